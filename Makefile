@@ -1,0 +1,44 @@
+SHELL := /bin/bash
+# The two commands of the README: `make run` and `make test`. Both set everything up first
+# (scripts/setup.sh is idempotent and returns in well under a second when nothing is missing).
+SWIFT       ?= swift
+SETUP_FLAGS ?=
+RELEASE_BIN := .build/release/visage
+DEBUG_BIN   := .build/debug/visage
+SAMPLE      ?= Samples/obama.jpg
+OUT         ?= out
+
+.PHONY: all setup build build-debug run test bench doctor clean
+
+all: build
+
+setup:
+	@scripts/setup.sh $(SETUP_FLAGS)
+
+build: setup
+	$(SWIFT) build -c release --product visage
+
+build-debug: setup
+	$(SWIFT) build
+
+## run: set up, install the default (MIT-licensed) detector, detect faces in the bundled sample
+run: build
+	@mkdir -p $(OUT)
+	$(RELEASE_BIN) models install yunet-2023mar
+	$(RELEASE_BIN) detect $(SAMPLE) --draw $(OUT)/obama-faces.png
+	@echo "annotated image: $(OUT)/obama-faces.png"
+
+## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
+test: build-debug
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+bench: build
+	$(RELEASE_BIN) bench detect --model scrfd-500m --json
+	$(RELEASE_BIN) bench detect --model scrfd-2.5g --json
+	$(RELEASE_BIN) bench detect --model yunet-2023mar --json
+
+doctor: build
+	$(RELEASE_BIN) doctor
+
+clean:
+	rm -rf .build $(OUT)

@@ -1,0 +1,76 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Third-party headers never live in the repository: `scripts/setup.sh` puts
+// `onnxruntime_c_api.h` and a link to OpenCV's include folder under `.deps/include`.
+let depsInclude = "../../.deps/include"
+
+let openCVLibraries = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio", "opencv_photo", "opencv_calib3d"]
+
+let package = Package(
+    name: "Visage",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "visage", targets: ["visage"]),
+        .library(name: "VisageCore", targets: ["VisageCore"]),
+        .library(name: "VisageMedia", targets: ["VisageMedia"]),
+        .library(name: "VisageRuntime", targets: ["VisageRuntime"]),
+        .library(name: "VisageFace", targets: ["VisageFace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        .target(
+            name: "CONNXRuntime",
+            cSettings: [.headerSearchPath(depsInclude)]
+        ),
+        .target(
+            name: "CVisageOpenCV",
+            cxxSettings: [
+                .headerSearchPath(depsInclude),
+                .headerSearchPath(depsInclude + "/opencv4"),
+            ],
+            linkerSettings: openCVLibraries.map { .linkedLibrary($0) } + [
+                .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
+            ]
+        ),
+        .target(
+            name: "VisageCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "VisageMedia",
+            dependencies: ["VisageCore", "CVisageOpenCV"]
+        ),
+        .target(
+            name: "VisageRuntime",
+            dependencies: [
+                "VisageCore", "CONNXRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        .target(
+            name: "VisageFace",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime"]
+        ),
+        .executableTarget(
+            name: "visage",
+            dependencies: [
+                "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "VisageCoreTests", dependencies: ["VisageCore"]),
+        .testTarget(name: "VisageMediaTests", dependencies: ["VisageMedia"]),
+        .testTarget(name: "VisageRuntimeTests", dependencies: ["VisageRuntime"]),
+        .testTarget(name: "VisageFaceTests", dependencies: ["VisageFace"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,1 @@
+../../../.deps/include/onnxruntime_c_api.h

@@ -1,0 +1,60 @@
+import VisageCore
+
+/// A face found in a frame. All coordinates are in frame pixels.
+public struct DetectedFace: Sendable, Equatable, Codable {
+    /// Box corners, as insightface's `bbox` (may extend past the frame edge).
+    public var box: Box
+    /// Detector confidence in [0, 1] (insightface's `det_score`).
+    public var score: Float
+    /// Five keypoints in image-left-first order: eye, eye, nose tip, mouth corner, mouth corner
+    /// (insightface's `kps`; the subject's right eye comes first).
+    public var keypoints: [Point]
+
+    public init(box: Box, score: Float, keypoints: [Point]) {
+        self.box = box
+        self.score = score
+        self.keypoints = keypoints
+    }
+}
+
+/// Wall-clock milliseconds spent in each stage of one detection.
+public struct DetectionTimings: Sendable, Equatable {
+    public var preprocess: Double = 0
+    public var inference: Double = 0
+    public var postprocess: Double = 0
+    public var total: Double { preprocess + inference + postprocess }
+    public init() {}
+}
+
+/// Settings shared by all detectors.
+public struct DetectionOptions: Sendable, Equatable {
+    /// Network input (width, height); the frame is letterboxed into it.
+    public var inputWidth: Int
+    public var inputHeight: Int
+    /// Minimum confidence; nil takes the model's customary default.
+    public var scoreThreshold: Float?
+    public var nmsThreshold: Float?
+    /// Keep at most this many faces (highest scores); 0 keeps all.
+    public var maxFaces: Int
+
+    public init(inputWidth: Int = 640, inputHeight: Int = 640, scoreThreshold: Float? = nil, nmsThreshold: Float? = nil, maxFaces: Int = 0) {
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        self.scoreThreshold = scoreThreshold
+        self.nmsThreshold = nmsThreshold
+        self.maxFaces = maxFaces
+    }
+}
+
+/// Finds faces in BGR frames.
+public protocol FaceDetector: AnyObject, Sendable {
+    /// Model store id of the network, e.g. "scrfd-500m".
+    var modelID: String { get }
+    var options: DetectionOptions { get }
+    /// Faces sorted by descending score, in frame pixels, with per-stage timings.
+    func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings)
+}
+
+extension FaceDetector {
+    public func detect(_ image: Image) throws -> [DetectedFace] { try detectTimed(image).faces }
+}

@@ -1,0 +1,46 @@
+import CVisageOpenCV
+import Foundation
+import VisageCore
+
+/// Sequential decoding of a video file (or camera) into BGR frames.
+public final class VideoReader: @unchecked Sendable {
+    public let path: String
+    /// Frames per second as the container reports it (0 when unknown).
+    public let fps: Double
+    public let width: Int
+    public let height: Int
+    /// Frame count as the container reports it; may be approximate or 0 for streams.
+    public let frameCount: Int
+    private let handle: OpaquePointer
+
+    public init(path: String) throws {
+        try ImageIO.checkReadableFile(path)
+        var err = vcv_error()
+        guard let handle = vcv_video_open(path, &err) else {
+            let message = withUnsafeBytes(of: err.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw VisageError.invalidVideo(path: path, reason: message)
+        }
+        var fps = 0.0, w: Int32 = 0, h: Int32 = 0, count: Int64 = 0
+        vcv_video_info(handle, &fps, &w, &h, &count)
+        guard w > 0, h > 0 else {
+            vcv_video_release(handle)
+            throw VisageError.invalidVideo(path: path, reason: "no video stream with a frame size")
+        }
+        self.handle = handle
+        self.path = path
+        self.fps = fps.isFinite ? fps : 0
+        self.width = Int(w)
+        self.height = Int(h)
+        self.frameCount = Int(max(0, count))
+    }
+
+    /// The next frame, or nil at the end of the stream.
+    public func read() throws -> Image? {
+        var err = vcv_error()
+        let frame = vcv_video_read(handle, &err)
+        try OpenCVBridge.check(err, context: "reading \(path)")
+        return frame.map(OpenCVBridge.adopt)
+    }
+
+    deinit { vcv_video_release(handle) }
+}

@@ -1,0 +1,239 @@
+import CONNXRuntime
+import Foundation
+import Logging
+import VisageCore
+
+/// How a session is built.
+public struct SessionConfig: Sendable {
+    public enum Optimization: Sendable { case disabled, basic, extended, all }
+
+    public var accelerator: Accelerator
+    /// Threads inside one operator; 0 lets ONNX Runtime choose (one per physical core).
+    public var intraOpThreads: Int
+    public var interOpThreads: Int
+    public var optimization: Optimization
+    public var cuda: CUDAOptions
+    /// Where TensorRT keeps its engine cache (building engines takes minutes; reuse them).
+    public var tensorRTCacheDirectory: String?
+
+    public init(accelerator: Accelerator = .auto, intraOpThreads: Int = 0, interOpThreads: Int = 0,
+                optimization: Optimization = .all, cuda: CUDAOptions = CUDAOptions(), tensorRTCacheDirectory: String? = nil) {
+        self.accelerator = accelerator
+        self.intraOpThreads = intraOpThreads
+        self.interOpThreads = interOpThreads
+        self.optimization = optimization
+        self.cuda = cuda
+        self.tensorRTCacheDirectory = tensorRTCacheDirectory
+    }
+
+    /// Defaults, with the accelerator taken from `VISAGE_ACCELERATOR` when set.
+    public static func fromEnvironment() throws -> SessionConfig {
+        SessionConfig(accelerator: try Accelerator.fromEnvironment() ?? .auto)
+    }
+}
+
+/// Name, element type and shape of a model input or output; -1 marks a dynamic dimension.
+public struct TensorInfo: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    public var elementType: ElementType?
+    public var shape: [Int]
+    public var description: String {
+        "\(name): \(elementType?.description ?? "?")[\(shape.map { $0 < 0 ? "?" : String($0) }.joined(separator: ","))]"
+    }
+}
+
+/// One loaded model, ready to run. Thread-safe for concurrent `run` calls (ONNX Runtime's guarantee).
+public final class InferenceSession: @unchecked Sendable {
+    public let modelPath: String
+    public let inputs: [TensorInfo]
+    public let outputs: [TensorInfo]
+    /// The accelerators this session really runs on, best first.
+    public let plan: AcceleratorPlan
+    private let library: ORTLibrary
+    private let session: OpaquePointer
+    private static let logger = VisageLog.logger("runtime")
+
+    public convenience init(modelPath: String, config: SessionConfig = SessionConfig()) throws {
+        try self.init(modelPath: modelPath, config: config, library: ORTLibrary.shared())
+    }
+
+    public init(modelPath: String, config: SessionConfig, library: ORTLibrary) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: modelPath) }
+        guard !isDir.boolValue else { throw VisageError.notAFile(path: modelPath) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: modelPath)[.size] as? NSNumber)?.intValue ?? 0
+        guard size > 0 else { throw VisageError.emptyFile(path: modelPath) }
+
+        self.library = library
+        self.modelPath = modelPath
+        var plan = AcceleratorPlan.resolve(requested: config.accelerator, available: library.availableProviders)
+        if let fallback = plan.fallback { DecisionLog.once(Self.logger, fallback, level: .warning) }
+
+        var created: OpaquePointer?
+        do {
+            created = try Self.createSession(library: library, path: modelPath, config: config, accelerators: plan.chosen)
+        } catch let error as VisageError where plan.chosen != [.cpu] {
+            if case .invalidModel = error { throw error }
+            // The provider exists in the build but cannot start here (driver, CUDA libraries, device): run on CPU.
+            DecisionLog.once(Self.logger, "\(plan.chosen[0].rawValue) failed to initialise (\(error)); falling back to CPU", level: .warning)
+            plan = AcceleratorPlan(requested: plan.requested, chosen: [.cpu], reason: "fallback after \(plan.chosen[0].rawValue) failed", fallback: "\(error)")
+            created = try Self.createSession(library: library, path: modelPath, config: config, accelerators: [.cpu])
+        }
+        self.session = created!
+        self.plan = plan
+        self.inputs = try Self.describe(library: library, session: created!, inputs: true)
+        self.outputs = try Self.describe(library: library, session: created!, inputs: false)
+        DecisionLog.once(Self.logger, "model \(URL(fileURLWithPath: modelPath).lastPathComponent) on \(plan.summary) (\(plan.reason))", level: .debug)
+    }
+
+    deinit { library.api.ReleaseSession(session) }
+
+    private static func createSession(library: ORTLibrary, path: String, config: SessionConfig, accelerators: [Accelerator]) throws -> OpaquePointer {
+        let api = library.api
+        var options: OpaquePointer?
+        try library.check(api.CreateSessionOptions(&options), "CreateSessionOptions")
+        defer { api.ReleaseSessionOptions(options) }
+        let level: GraphOptimizationLevel
+        switch config.optimization {
+        case .disabled: level = ORT_DISABLE_ALL
+        case .basic: level = ORT_ENABLE_BASIC
+        case .extended: level = ORT_ENABLE_EXTENDED
+        case .all: level = ORT_ENABLE_ALL
+        }
+        try library.check(api.SetSessionGraphOptimizationLevel(options, level), "SetSessionGraphOptimizationLevel")
+        if config.intraOpThreads > 0 { try library.check(api.SetIntraOpNumThreads(options, Int32(config.intraOpThreads)), "SetIntraOpNumThreads") }
+        if config.interOpThreads > 0 { try library.check(api.SetInterOpNumThreads(options, Int32(config.interOpThreads)), "SetInterOpNumThreads") }
+        for accelerator in accelerators {
+            try ProviderSetup.append(accelerator, to: options!, library: library, config: config)
+        }
+        var session: OpaquePointer?
+        let status = api.CreateSession(library.env, path, options, &session)
+        if let status {
+            let message = String(cString: api.GetErrorMessage(status)!)
+            let code = api.GetErrorCode(status)
+            api.ReleaseStatus(status)
+            if code == ORT_INVALID_PROTOBUF || code == ORT_INVALID_GRAPH || code == ORT_NO_MODEL || message.contains("Protobuf parsing failed") {
+                throw VisageError.invalidModel(path: path, reason: message)
+            }
+            throw VisageError.runtime("loading \(path): \(message)")
+        }
+        return session!
+    }
+
+    private static func describe(library: ORTLibrary, session: OpaquePointer, inputs: Bool) throws -> [TensorInfo] {
+        let api = library.api
+        var allocator: UnsafeMutablePointer<OrtAllocator>?
+        try library.check(api.GetAllocatorWithDefaultOptions(&allocator), "GetAllocatorWithDefaultOptions")
+        var count = 0
+        try library.check(inputs ? api.SessionGetInputCount(session, &count) : api.SessionGetOutputCount(session, &count), "count")
+        var result: [TensorInfo] = []
+        for i in 0..<count {
+            var namePointer: UnsafeMutablePointer<CChar>?
+            try library.check(inputs ? api.SessionGetInputName(session, i, allocator, &namePointer)
+                                     : api.SessionGetOutputName(session, i, allocator, &namePointer), "name")
+            let name = String(cString: namePointer!)
+            _ = api.AllocatorFree(allocator, namePointer)
+            var typeInfo: OpaquePointer?
+            try library.check(inputs ? api.SessionGetInputTypeInfo(session, i, &typeInfo)
+                                     : api.SessionGetOutputTypeInfo(session, i, &typeInfo), "type info")
+            defer { api.ReleaseTypeInfo(typeInfo) }
+            var tensorInfo: OpaquePointer?
+            _ = api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo)
+            guard let tensorInfo else { result.append(TensorInfo(name: name, elementType: nil, shape: [])); continue }
+            var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+            _ = api.GetTensorElementType(tensorInfo, &type)
+            var rank = 0
+            _ = api.GetDimensionsCount(tensorInfo, &rank)
+            var dims = [Int64](repeating: 0, count: rank)
+            _ = api.GetDimensions(tensorInfo, &dims, rank)
+            result.append(TensorInfo(name: name, elementType: ElementType(rawValue: Int32(type.rawValue)), shape: dims.map { Int($0) }))
+        }
+        return result
+    }
+
+    /// Runs the model. `feeds` maps input names to tensors (their memory is used in place);
+    /// returns the requested outputs (all by default), whose memory ONNX Runtime allocated.
+    public func run(_ feeds: [String: Tensor], outputs requested: [String]? = nil) throws -> [String: Tensor] {
+        let api = library.api
+        for input in inputs where feeds[input.name] == nil {
+            throw VisageError.invalidArgument("model \(modelPath) needs input '\(input.name)' (\(input))")
+        }
+        let outputNames = requested ?? outputs.map(\.name)
+        let inputNames = Array(feeds.keys)
+        var values: [OpaquePointer?] = []
+        defer { for v in values { api.ReleaseValue(v) } }
+        for name in inputNames {
+            let tensor = feeds[name]!
+            if let info = inputs.first(where: { $0.name == name }), let expected = info.elementType, expected != tensor.elementType {
+                throw VisageError.invalidArgument("input '\(name)' must be \(expected), got \(tensor.elementType)")
+            }
+            let shape = tensor.shape.map { Int64($0) }
+            var value: OpaquePointer?
+            try library.check(api.CreateTensorWithDataAsOrtValue(
+                library.cpuMemoryInfo, tensor.data, tensor.byteCount, shape, shape.count,
+                ONNXTensorElementDataType(rawValue: UInt32(tensor.elementType.rawValue)), &value), "creating input '\(name)'")
+            values.append(value)
+        }
+        var outputValues = [OpaquePointer?](repeating: nil, count: outputNames.count)
+        try withCStrings(inputNames) { inNames in
+            try withCStrings(outputNames) { outNames in
+                try values.withUnsafeBufferPointer { inputValues in
+                    let status = inputValues.baseAddress!.withMemoryRebound(to: Optional<OpaquePointer>.self, capacity: values.count) { _ in
+                        api.Run(session, nil, inNames, inputValues.baseAddress, values.count, outNames, outputNames.count, &outputValues)
+                    }
+                    try library.check(status, "running \(URL(fileURLWithPath: modelPath).lastPathComponent)")
+                }
+            }
+        }
+        var result: [String: Tensor] = [:]
+        for (name, value) in zip(outputNames, outputValues) {
+            guard let value else { continue }
+            result[name] = try wrapOutput(value)
+        }
+        return result
+    }
+
+    private func wrapOutput(_ value: OpaquePointer) throws -> Tensor {
+        let api = library.api
+        var shapeInfo: OpaquePointer?
+        try library.check(api.GetTensorTypeAndShape(value, &shapeInfo), "GetTensorTypeAndShape")
+        defer { api.ReleaseTensorTypeAndShapeInfo(shapeInfo) }
+        var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+        _ = api.GetTensorElementType(shapeInfo, &type)
+        var rank = 0
+        _ = api.GetDimensionsCount(shapeInfo, &rank)
+        var dims = [Int64](repeating: 0, count: rank)
+        _ = api.GetDimensions(shapeInfo, &dims, rank)
+        var data: UnsafeMutableRawPointer?
+        try library.check(api.GetTensorMutableData(value, &data), "GetTensorMutableData")
+        guard let elementType = ElementType(rawValue: Int32(type.rawValue)) else {
+            api.ReleaseValue(value)
+            throw VisageError.runtime("output has unsupported element type \(type.rawValue)")
+        }
+        let shape = dims.map { Int($0) }
+        let lib = library
+        return Tensor(elementType, shape: shape, data: data ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1),
+                      byteCount: shape.reduce(1, *) * elementType.byteSize) { lib.api.ReleaseValue(value) }
+    }
+}
+
+/// Passes an array of Swift strings as `const char* const*` for the duration of `body`.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) throws -> R) rethrows -> R {
+    let duplicated = strings.map { strdup($0) }
+    defer { duplicated.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
+    return try pointers.withUnsafeBufferPointer { try body($0.baseAddress!) }
+}
+
+/// Logs each decision once per process, however many sessions make it.
+public enum DecisionLog {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var seen = Set<String>()
+
+    public static func once(_ logger: Logger, _ message: String, level: Logger.Level = .info) {
+        lock.lock()
+        let isNew = seen.insert(message).inserted
+        lock.unlock()
+        if isNew { logger.log(level: level, "\(message)") }
+    }
+}

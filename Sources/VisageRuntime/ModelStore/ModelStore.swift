@@ -1,0 +1,166 @@
+import Crypto
+import Foundation
+import Logging
+import VisageCore
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+enum VisageErrorBridge {
+    static func unknownModel(_ id: String, known: [String]) -> VisageError { .unknownModel(id: id, known: known) }
+}
+
+/// Installs, verifies and locates model files in a per-user cache
+/// ($VISAGE_MODEL_DIR, else $XDG_CACHE_HOME/visage/models or ~/Library/Caches/visage/models).
+/// With VISAGE_MODEL_MIRROR=<dir> files are copied from a local folder laid out like shared/models
+/// instead of being downloaded.
+public struct ModelStore: Sendable {
+    public var root: URL
+    public var mirror: URL?
+    public var acceptLicenses: Bool
+    private static let logger = VisageLog.logger("models")
+
+    public init(root: URL? = nil, mirror: URL? = nil, acceptLicenses: Bool? = nil) {
+        let env = ProcessInfo.processInfo.environment
+        self.root = root
+            ?? env["VISAGE_MODEL_DIR"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? Platform.userCacheDirectory.appendingPathComponent("visage/models", isDirectory: true)
+        self.mirror = mirror ?? env["VISAGE_MODEL_MIRROR"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0, isDirectory: true) }
+        self.acceptLicenses = acceptLicenses ?? ["1", "true", "yes"].contains((env["VISAGE_ACCEPT_LICENSES"] ?? "").lowercased())
+    }
+
+    public func directory(for entry: ModelEntry) -> URL { root.appendingPathComponent(entry.id, isDirectory: true) }
+    public func location(of file: ModelFile, in entry: ModelEntry) -> URL { directory(for: entry).appendingPathComponent(file.path) }
+
+    /// Installed means every file is present with the recorded size (hashes were checked at install;
+    /// `verify` re-checks them).
+    public func isInstalled(_ entry: ModelEntry) -> Bool {
+        entry.files.allSatisfy { file in
+            let size = (try? FileManager.default.attributesOfItem(atPath: location(of: file, in: entry).path)[.size] as? NSNumber)?.int64Value
+            return size == file.size
+        }
+    }
+
+    /// Path of the model's main file, installing it first when `install` is true.
+    public func path(for id: String, install: Bool = true) throws -> String {
+        let entry = try ModelCatalog.entry(id)
+        if !isInstalled(entry) {
+            guard install else {
+                throw VisageError.modelNotInstalled(id: id, hint: "run `visage models install \(id)`")
+            }
+            try self.install(entry)
+        }
+        return location(of: entry.primaryFile, in: entry).path
+    }
+
+    /// Downloads (or copies from the mirror), checks sha256 and moves each file into place atomically.
+    public func install(_ entry: ModelEntry, force: Bool = false, progress: Bool = true) throws {
+        if entry.requiresAcceptance && !acceptLicenses {
+            throw VisageError.licenseNotAccepted(id: entry.id, license: entry.license)
+        }
+        if !force && isInstalled(entry) {
+            Self.logger.info("\(entry.id) already installed in \(directory(for: entry).path)")
+            return
+        }
+        if entry.nonCommercial {
+            Self.logger.warning("licence of \(entry.id): \(entry.license)")
+        }
+        let source = mirror.map { "mirror \($0.path)" } ?? "official URLs"
+        Self.logger.info("installing \(entry.id) (\(entry.files.count) file\(entry.files.count == 1 ? "" : "s"), \(ByteFormat.string(entry.totalSize))) from \(source)")
+        for file in entry.files {
+            let destination = location(of: file, in: entry)
+            if !force, let size = try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? NSNumber,
+               size.int64Value == file.size { continue }
+            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let staged = try stage(file, entry: entry, progress: progress)
+            defer { try? FileManager.default.removeItem(at: staged) }
+            let actual = try Self.sha256(of: staged)
+            guard actual == file.sha256 else {
+                throw VisageError.checksumMismatch(path: file.path, expected: file.sha256, actual: actual)
+            }
+            try AtomicFile.write(to: destination) { temp in try FileManager.default.copyItem(at: staged, to: temp) }
+        }
+        Self.logger.info("installed \(entry.id) in \(directory(for: entry).path) (sha256 verified)")
+    }
+
+    /// Re-hashes every installed file. Returns one result per file.
+    public func verify(_ entry: ModelEntry) -> [(file: ModelFile, status: VerifyStatus)] {
+        entry.files.map { file in
+            let url = location(of: file, in: entry)
+            guard FileManager.default.fileExists(atPath: url.path) else { return (file, .missing) }
+            guard let actual = try? Self.sha256(of: url) else { return (file, .missing) }
+            return (file, actual == file.sha256 ? .ok : .mismatch(actual: actual))
+        }
+    }
+
+    public enum VerifyStatus: Equatable, Sendable {
+        case ok, missing
+        case mismatch(actual: String)
+    }
+
+    /// Puts the file's bytes in a temporary file (mirror copy, download, or zip extraction).
+    private func stage(_ file: ModelFile, entry: ModelEntry, progress: Bool) throws -> URL {
+        let staging = root.appendingPathComponent(".staging", isDirectory: true)
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staged = staging.appendingPathComponent("\(entry.id)-\(URL(fileURLWithPath: file.path).lastPathComponent)")
+        try? FileManager.default.removeItem(at: staged)
+        if let mirror {
+            let source = mirror.appendingPathComponent(file.mirrorPath)
+            guard FileManager.default.fileExists(atPath: source.path) else {
+                throw VisageError.modelNotInstalled(id: entry.id, hint: "VISAGE_MODEL_MIRROR=\(mirror.path) has no \(file.mirrorPath)")
+            }
+            try FileManager.default.copyItem(at: source, to: staged)
+            return staged
+        }
+        guard !file.urls.isEmpty else {
+            throw VisageError.modelNotInstalled(id: entry.id, hint: "it has no public download URL; set VISAGE_MODEL_MIRROR to a folder that has \(file.mirrorPath)")
+        }
+        var failures: [String] = []
+        for url in file.urls {
+            let isArchive = file.archiveMember != nil && url.hasSuffix(".zip")
+            // Archives are kept after download: one buffalo zip serves several models.
+            let downloadTarget = isArchive
+                ? root.appendingPathComponent(".downloads/\(URL(string: url)?.lastPathComponent ?? "archive.zip")")
+                : staging.appendingPathComponent("\(entry.id)-download")
+            do {
+                try FileManager.default.createDirectory(at: downloadTarget.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if !FileManager.default.fileExists(atPath: downloadTarget.path) {
+                    try Downloader.download(url, to: downloadTarget, expectedSize: isArchive ? nil : file.size, showProgress: progress)
+                }
+                if let member = file.archiveMember, isArchive {
+                    try ArchiveExtractor.extract(member: member, from: downloadTarget, to: staged)
+                } else {
+                    try FileManager.default.moveItem(at: downloadTarget, to: staged)
+                }
+                return staged
+            } catch {
+                failures.append("\(error)")
+                if url != file.urls.last { Self.logger.warning("\(error); trying the next source") }
+            }
+        }
+        throw VisageError.modelNotInstalled(id: entry.id, hint: "downloading it failed (\(failures.joined(separator: "; "))); without network, set VISAGE_MODEL_MIRROR to a local folder laid out like shared/models")
+    }
+
+    /// Streaming SHA-256 of a file, as lowercase hex.
+    public static func sha256(of url: URL) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw VisageError.unreadable(path: url.path, reason: "cannot open") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk = handle.readData(ofLength: 4 << 20)
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+enum ByteFormat {
+    static func string(_ bytes: Int64) -> String {
+        let b = Double(bytes)
+        if b >= 1_073_741_824 { return String(format: "%.1f GiB", b / 1_073_741_824) }
+        if b >= 1_048_576 { return String(format: "%.1f MiB", b / 1_048_576) }
+        if b >= 1024 { return String(format: "%.1f KiB", b / 1024) }
+        return "\(bytes) B"
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import VisageCore
+import VisageFace
+import VisageMedia
+import VisageRuntime
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self])
+}
+
+struct BenchDetect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "detect", abstract: "Time face detection per stage: warm-up, then N runs.")
+
+    @Option(help: "Detector model id or .onnx path.")
+    var model: String = DetectorFactory.defaultModel
+
+    @Option(help: "Image to detect on (default: the bundled sample).")
+    var image: String?
+
+    @Option(help: "Timed runs.")
+    var runs: Int = 50
+
+    @Option(help: "Untimed warm-up runs.")
+    var warmup: Int = 5
+
+    @Option(help: "Detector input size (square).")
+    var inputSize: Int = 640
+
+    @Flag(help: "Print JSON on stdout.")
+    var json = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard runs > 0, warmup >= 0 else { throw ValidationError("--runs must be > 0 and --warmup >= 0") }
+    }
+
+    func run() throws {
+        let path = try image ?? SampleFiles.defaultImage()
+        let frame = try ImageIO.read(path)
+        let options = DetectionOptions(inputWidth: inputSize, inputHeight: inputSize)
+        let detector = try DetectorFactory.make(model: model, options: options, config: runtime.sessionConfig())
+        let plan = ((detector as? SCRFDDetector)?.session ?? (detector as? YuNetDetector)?.session)?.plan
+        if let plan { Banner.print(plan: plan) }
+        for _ in 0..<warmup { _ = try detector.detectTimed(frame) }
+        var pre: [Double] = [], inf: [Double] = [], post: [Double] = [], total: [Double] = []
+        var faces = 0
+        for _ in 0..<runs {
+            let (found, t) = try detector.detectTimed(frame)
+            pre.append(t.preprocess); inf.append(t.inference); post.append(t.postprocess); total.append(t.total)
+            faces = found.count
+        }
+        let stages: [(String, [Double])] = [("preprocess", pre), ("inference", inf), ("postprocess", post), ("total", total)]
+        let medianTotal = Stats.percentile(total, 50)
+        let result: [String: Any] = [
+            "benchmark": "detect", "model": detector.modelID, "image": path, "image_size": [frame.width, frame.height],
+            "input_size": [options.inputWidth, options.inputHeight], "runs": runs, "warmup": warmup, "faces": faces,
+            "accelerator": plan?.summary ?? "cpu", "threads": runtime.threads,
+            "stages_ms": Dictionary(uniqueKeysWithValues: stages.map { name, values in
+                (name, ["min": Stats.r(values.min()!), "median": Stats.r(Stats.percentile(values, 50)), "p90": Stats.r(Stats.percentile(values, 90))])
+            }),
+            "fps": Stats.r(1000 / medianTotal),
+            "peak_rss_mb": Stats.r(Double(Platform.peakResidentBytes) / 1_048_576),
+            "cpu": Platform.cpuModel, "cores": Platform.logicalCores,
+        ]
+        if json { try JSONOutput.print(result); return }
+        print("detect \(detector.modelID) @ \(options.inputWidth)x\(options.inputHeight) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan?.summary ?? "cpu")")
+        print("  stage          min     median  p90   (ms)")
+        for (name, values) in stages {
+            print(String(format: "  %-12@ %7.2f %7.2f %7.2f", name as NSString, values.min()!, Stats.percentile(values, 50), Stats.percentile(values, 90)))
+        }
+        print(String(format: "  %.1f FPS, %d faces, peak RSS %.0f MB", 1000 / medianTotal, faces, Double(Platform.peakResidentBytes) / 1_048_576))
+    }
+}
+
+enum Stats {
+    /// Nearest-rank percentile.
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+
+    static func r(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
+}
+
+enum SampleFiles {
+    /// The bundled public-domain sample, found next to the executable's package checkout or the working directory.
+    static func defaultImage() throws -> String {
+        var candidates = [FileManager.default.currentDirectoryPath + "/Samples/obama.jpg"]
+        var dir = URL(fileURLWithPath: Platform.executablePath).deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("Samples/obama.jpg").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        if let found = candidates.first(where: FileManager.default.fileExists) { return found }
+        throw VisageError.invalidArgument("no sample image found; pass --image <file>")
+    }
+}

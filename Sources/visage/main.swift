@@ -1,0 +1,16 @@
+import ArgumentParser
+import Foundation
+import VisageCore
+
+// Errors a user can cause print as one line on stderr with a non-zero exit; argument errors
+// keep ArgumentParser's usage text.
+VisageLog.bootstrap()
+do {
+    var command = try Visage.parseAsRoot()
+    try command.run()
+} catch let error as VisageError {
+    FileHandle.standardError.write(Data("visage: error: \(error)\n".utf8))
+    exit(1)
+} catch {
+    Visage.exit(withError: error)
+}
