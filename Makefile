@@ -19,7 +19,7 @@ build: setup
 	$(SWIFT) build -c release --product visage
 
 build-debug: setup
-	$(SWIFT) build
+	$(SWIFT) build --build-tests
 
 ## run: set up, install the default (MIT-licensed) detector, detect faces in the bundled sample
 run: build
@@ -30,7 +30,7 @@ run: build
 
 ## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
 test: build-debug
-	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --skip-build
 
 bench: build
 	$(RELEASE_BIN) bench detect --model scrfd-500m --json

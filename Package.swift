@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -52,6 +53,7 @@ let package = Package(
                 "VisageCore", "CONNXRuntime",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(
@@ -68,7 +70,9 @@ let package = Package(
         ),
         .testTarget(name: "VisageCoreTests", dependencies: ["VisageCore"]),
         .testTarget(name: "VisageMediaTests", dependencies: ["VisageMedia"]),
-        .testTarget(name: "VisageRuntimeTests", dependencies: ["VisageRuntime"]),
+        .testTarget(name: "VisageRuntimeTests", dependencies: [
+            "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "VisageFaceTests", dependencies: ["VisageFace"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
     ],

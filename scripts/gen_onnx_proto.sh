@@ -63,7 +63,7 @@ if [ -z "$PLUGIN" ]; then
   if [ ! -x "$PLUGIN" ]; then
     if [ ! -d "$SRC/.git" ]; then
       say "cloning swift-protobuf $SWIFT_PROTOBUF_VERSION"
-      git clone --quiet --depth 1 --branch "$SWIFT_PROTOBUF_VERSION" "$SWIFT_PROTOBUF_URL" "$SRC"
+      git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$SWIFT_PROTOBUF_VERSION" "$SWIFT_PROTOBUF_URL" "$SRC"
     fi
     say "building protoc-gen-swift (swift build -c release; slow the first time)"
     (cd "$SRC" && swift build -c release --product protoc-gen-swift)

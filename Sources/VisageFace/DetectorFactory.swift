@@ -16,7 +16,7 @@ public enum DetectorFactory {
             let probe = try InferenceSession(modelPath: model, config: SessionConfig(accelerator: .cpu))
             let isYuNet = probe.outputs.contains { $0.name == "cls_8" }
             let id = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-            return isYuNet ? try YuNetDetector(modelID: id, modelPath: model, options: options, config: config)
+            return isYuNet ? try YuNetDetector(modelID: id, modelPath: model, options: options, config: config, derivedModels: store.derivedDirectory)
                            : try SCRFDDetector(modelID: id, modelPath: model, options: options, config: config)
         }
         let entry = try ModelCatalog.entry(model)
@@ -24,7 +24,9 @@ public enum DetectorFactory {
             throw VisageError.invalidArgument("'\(model)' is not a face detector Visage can run; use one of \(supportedModels.joined(separator: ", "))")
         }
         let path = try store.path(for: model)
-        if model.hasPrefix("yunet") { return try YuNetDetector(modelID: model, modelPath: path, options: options, config: config) }
+        if model.hasPrefix("yunet") {
+            return try YuNetDetector(modelID: model, modelPath: path, options: options, config: config, derivedModels: store.derivedDirectory)
+        }
         return try SCRFDDetector(modelID: model, modelPath: path, options: options, config: config)
     }
 }

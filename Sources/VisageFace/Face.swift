@@ -36,13 +36,18 @@ public struct DetectionOptions: Sendable, Equatable {
     public var nmsThreshold: Float?
     /// Keep at most this many faces (highest scores); 0 keeps all.
     public var maxFaces: Int
+    /// For detectors that run at the frame's own size (YuNet): frames whose longer side exceeds
+    /// this are scaled down first, bounding the cost on very large photos.
+    public var maxInputSide: Int
 
-    public init(inputWidth: Int = 640, inputHeight: Int = 640, scoreThreshold: Float? = nil, nmsThreshold: Float? = nil, maxFaces: Int = 0) {
+    public init(inputWidth: Int = 640, inputHeight: Int = 640, scoreThreshold: Float? = nil, nmsThreshold: Float? = nil,
+                maxFaces: Int = 0, maxInputSide: Int = 1920) {
         self.inputWidth = inputWidth
         self.inputHeight = inputHeight
         self.scoreThreshold = scoreThreshold
         self.nmsThreshold = nmsThreshold
         self.maxFaces = maxFaces
+        self.maxInputSide = maxInputSide
     }
 }
 

@@ -66,9 +66,10 @@ struct BenchDetect: ParsableCommand {
         ]
         if json { try JSONOutput.print(result); return }
         print("detect \(detector.modelID) @ \(options.inputWidth)x\(options.inputHeight) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan?.summary ?? "cpu")")
-        print("  stage          min     median  p90   (ms)")
+        print("  stage            min  median     p90  (ms)")
         for (name, values) in stages {
-            print(String(format: "  %-12@ %7.2f %7.2f %7.2f", name as NSString, values.min()!, Stats.percentile(values, 50), Stats.percentile(values, 90)))
+            let label = name.padding(toLength: 12, withPad: " ", startingAt: 0)
+            print("  " + label + String(format: " %7.2f %7.2f %7.2f", values.min()!, Stats.percentile(values, 50), Stats.percentile(values, 90)))
         }
         print(String(format: "  %.1f FPS, %d faces, peak RSS %.0f MB", 1000 / medianTotal, faces, Double(Platform.peakResidentBytes) / 1_048_576))
     }

@@ -3,9 +3,10 @@ import VisageCore
 import VisageMedia
 import VisageRuntime
 
-/// OpenCV's YuNet (face_detection_yunet_2023mar): anchor-free, score = sqrt(cls * obj),
-/// OpenCV FaceDetectorYN's decoding and NMS. The published graph fixes its input at 640x640,
-/// so frames are fitted into 640x640 (never enlarged) and padded right/bottom.
+/// OpenCV's YuNet (face_detection_yunet_2023mar) as OpenCV's FaceDetectorYN runs it: the frame at
+/// its own size, padded right/bottom to a multiple of 32, score = sqrt(cls * obj), OpenCV's
+/// decoding and integer-rectangle NMS. The published graph pins 640x640, so a cached copy with
+/// symbolic height/width is what ONNX Runtime loads (see `GraphRewrite.makeImageSizeDynamic`).
 public final class YuNetDetector: FaceDetector, @unchecked Sendable {
     public let modelID: String
     public let options: DetectionOptions
@@ -20,19 +21,20 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
     public static let defaultNMSThreshold: Float = 0.3
     private static let strides = [8, 16, 32]
 
-    public init(modelID: String, modelPath: String, options: DetectionOptions = DetectionOptions(), config: SessionConfig = SessionConfig()) throws {
-        let session = try InferenceSession(modelPath: modelPath, config: config)
+    public init(modelID: String, modelPath: String, options: DetectionOptions = DetectionOptions(), config: SessionConfig = SessionConfig(),
+                derivedModels: URL = ModelStore().derivedDirectory) throws {
+        let dynamicPath = try GraphRewrite.cached(source: modelPath, variant: "dynamic", cacheDirectory: derivedModels) {
+            GraphRewrite.makeImageSizeDynamic(&$0)
+        }
+        let session = try InferenceSession(modelPath: dynamicPath, config: config)
         guard let input = session.inputs.first, input.shape.count == 4 else {
             throw VisageError.invalidModel(path: modelPath, reason: "expected one NCHW image input, found \(session.inputs)")
         }
-        let needed = ["cls_8", "obj_8", "bbox_8", "kps_8"]
         let names = Set(session.outputs.map(\.name))
-        guard needed.allSatisfy(names.contains) else {
+        guard Self.strides.allSatisfy({ names.isSuperset(of: ["cls_\($0)", "obj_\($0)", "bbox_\($0)", "kps_\($0)"]) }) else {
             throw VisageError.invalidModel(path: modelPath, reason: "not a YuNet model (outputs \(session.outputs.map(\.name)))")
         }
-        var options = options
-        // A fixed graph input wins over the requested size.
-        if input.shape[2] > 0, input.shape[3] > 0 { options.inputHeight = input.shape[2]; options.inputWidth = input.shape[3] }
+        guard options.maxInputSide >= 32 else { throw VisageError.invalidArgument("maxInputSide must be at least 32") }
         self.modelID = modelID
         self.options = options
         self.session = session
@@ -41,8 +43,10 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
 
     public func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings) {
         var timings = DetectionTimings()
-        let w = options.inputWidth, h = options.inputHeight
         var clock = ContinuousClock.now
+        let scale = min(1.0, Double(options.maxInputSide) / Double(max(image.width, image.height)))
+        let scaledW = max(1, Int((Double(image.width) * scale).rounded())), scaledH = max(1, Int((Double(image.height) * scale).rounded()))
+        let w = (scaledW + 31) / 32 * 32, h = (scaledH + 31) / 32 * 32
         lock.lock()
         let letterbox: Letterbox
         do {
@@ -57,18 +61,18 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
         timings.preprocess = clock.lap()
         let outputs = try session.run([inputName: input])
         timings.inference = clock.lap()
-        let faces = decode(outputs, scale: letterbox.scale)
+        let faces = decode(outputs, width: w, height: h, scale: letterbox.scale)
         timings.postprocess = clock.lap()
         return (faces, timings)
     }
 
-    private func decode(_ outputs: [String: Tensor], scale: Float) -> [DetectedFace] {
+    private func decode(_ outputs: [String: Tensor], width: Int, height: Int, scale: Float) -> [DetectedFace] {
         let threshold = options.scoreThreshold ?? Self.defaultScoreThreshold
         var boxes: [Box] = [], scores: [Float] = [], keypoints: [[Point]] = []
         for stride in Self.strides {
             guard let cls = outputs["cls_\(stride)"], let obj = outputs["obj_\(stride)"],
                   let bbox = outputs["bbox_\(stride)"], let kps = outputs["kps_\(stride)"] else { continue }
-            let cols = options.inputWidth / stride, rows = options.inputHeight / stride
+            let cols = width / stride, rows = height / stride
             let c = cls.data.assumingMemoryBound(to: Float.self), o = obj.data.assumingMemoryBound(to: Float.self)
             let b = bbox.data.assumingMemoryBound(to: Float.self), k = kps.data.assumingMemoryBound(to: Float.self)
             let fs = Float(stride)
@@ -78,8 +82,8 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
                 let col = Float(i % cols), row = Float(i / cols)
                 let cx = (col + b[i * 4]) * fs, cy = (row + b[i * 4 + 1]) * fs
                 let bw = exp(b[i * 4 + 2]) * fs, bh = exp(b[i * 4 + 3]) * fs
-                let x = cx - bw / 2, y = cy - bh / 2
-                boxes.append(Box(x: x / scale, y: y / scale, width: bw / scale, height: bh / scale))
+                // OpenCV keeps (x, y, w, h) in float32 and NMS truncates those, so build the box the same way.
+                boxes.append(Box(x: (cx - bw / 2) / scale, y: (cy - bh / 2) / scale, width: bw / scale, height: bh / scale))
                 scores.append(score)
                 keypoints.append((0..<5).map { n in Point((k[i * 10 + 2 * n] + col) * fs / scale, (k[i * 10 + 2 * n + 1] + row) * fs / scale) })
             }

@@ -29,6 +29,9 @@ public struct ModelStore: Sendable {
         self.acceptLicenses = acceptLicenses ?? ["1", "true", "yes"].contains((env["VISAGE_ACCEPT_LICENSES"] ?? "").lowercased())
     }
 
+    /// Where rewritten copies of models (GraphRewrite) are cached.
+    public var derivedDirectory: URL { root.appendingPathComponent(".derived", isDirectory: true) }
+
     public func directory(for entry: ModelEntry) -> URL { root.appendingPathComponent(entry.id, isDirectory: true) }
     public func location(of file: ModelFile, in entry: ModelEntry) -> URL { directory(for: entry).appendingPathComponent(file.path) }
 
