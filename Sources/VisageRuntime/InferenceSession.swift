@@ -140,13 +140,8 @@ public final class InferenceSession: @unchecked Sendable {
             var tensorInfo: OpaquePointer?
             _ = api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo)
             guard let tensorInfo else { result.append(TensorInfo(name: name, elementType: nil, shape: [])); continue }
-            var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
-            _ = api.GetTensorElementType(tensorInfo, &type)
-            var rank = 0
-            _ = api.GetDimensionsCount(tensorInfo, &rank)
-            var dims = [Int64](repeating: 0, count: rank)
-            _ = api.GetDimensions(tensorInfo, &dims, rank)
-            result.append(TensorInfo(name: name, elementType: ElementType(rawValue: Int32(type.rawValue)), shape: dims.map { Int($0) }))
+            let (type, shape) = typeAndShape(api, tensorInfo)
+            result.append(TensorInfo(name: name, elementType: ElementType(rawValue: Int32(type.rawValue)), shape: shape))
         }
         return result
     }
@@ -198,23 +193,28 @@ public final class InferenceSession: @unchecked Sendable {
         var shapeInfo: OpaquePointer?
         try library.check(api.GetTensorTypeAndShape(value, &shapeInfo), "GetTensorTypeAndShape")
         defer { api.ReleaseTensorTypeAndShapeInfo(shapeInfo) }
-        var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
-        _ = api.GetTensorElementType(shapeInfo, &type)
-        var rank = 0
-        _ = api.GetDimensionsCount(shapeInfo, &rank)
-        var dims = [Int64](repeating: 0, count: rank)
-        _ = api.GetDimensions(shapeInfo, &dims, rank)
+        let (type, shape) = typeAndShape(api, shapeInfo!)
         var data: UnsafeMutableRawPointer?
         try library.check(api.GetTensorMutableData(value, &data), "GetTensorMutableData")
         guard let elementType = ElementType(rawValue: Int32(type.rawValue)) else {
             api.ReleaseValue(value)
             throw VisageError.runtime("output has unsupported element type \(type.rawValue)")
         }
-        let shape = dims.map { Int($0) }
         let lib = library
         return Tensor(elementType, shape: shape, data: data ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1),
                       byteCount: shape.reduce(1, *) * elementType.byteSize) { lib.api.ReleaseValue(value) }
     }
+}
+
+/// Element type and dimensions (-1 for symbolic ones) of an OrtTensorTypeAndShapeInfo.
+private func typeAndShape(_ api: OrtApi, _ info: OpaquePointer) -> (ONNXTensorElementDataType, [Int]) {
+    var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+    _ = api.GetTensorElementType(info, &type)
+    var rank = 0
+    _ = api.GetDimensionsCount(info, &rank)
+    var dims = [Int64](repeating: 0, count: rank)
+    _ = api.GetDimensions(info, &dims, rank)
+    return (type, dims.map { Int($0) })
 }
 
 /// Passes an array of Swift strings as `const char* const*` for the duration of `body`.

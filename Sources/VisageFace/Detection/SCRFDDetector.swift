@@ -14,8 +14,7 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
     private let anchorsPerCell: Int
     private let hasKeypoints: Bool
     private let inputName: String
-    private let lock = NSLock()
-    private var canvas: Image?
+    private let preparer = InputPreparer()
 
     public static let defaultScoreThreshold: Float = 0.5
     public static let defaultNMSThreshold: Float = 0.4
@@ -47,23 +46,13 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
         let w = options.inputWidth, h = options.inputHeight
         var clock = ContinuousClock.now
 
-        lock.lock()
-        let letterbox: Letterbox
-        do {
-            letterbox = try Letterbox.insightface(image, width: w, height: h, reuse: canvas)
-            canvas = letterbox.canvas
-        } catch { lock.unlock(); throw error }
-        let input = Tensor(.float32, shape: [1, 3, h, w])
-        input.withUnsafeMutableBuffer(of: Float.self) { buffer in
-            Blob.fill(buffer.baseAddress!, from: letterbox.canvas, swapRB: true, mean: 127.5, scale: 1.0 / 128.0)
-        }
-        lock.unlock()
+        let (input, scale) = try preparer.prepare(image, width: w, height: h, fit: .insightface, swapRB: true, mean: 127.5, scale: 1.0 / 128.0)
         timings.preprocess = clock.lap()
 
         let outputs = try session.run([inputName: input])
         timings.inference = clock.lap()
 
-        let faces = decode(outputs, scale: letterbox.scale)
+        let faces = decode(outputs, scale: scale)
         timings.postprocess = clock.lap()
         return (faces, timings)
     }

@@ -12,8 +12,7 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
     public let options: DetectionOptions
     public let session: InferenceSession
     private let inputName: String
-    private let lock = NSLock()
-    private var canvas: Image?
+    private let preparer = InputPreparer()
 
     /// OpenCV's FaceDetectorYN uses 0.9; on dlib's annotated faces that misses 14% of them while
     /// 0.7 finds all 43 with no false positive (DlibRecallTests), so 0.7 is our default.
@@ -47,21 +46,11 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
         let scale = min(1.0, Double(options.maxInputSide) / Double(max(image.width, image.height)))
         let scaledW = max(1, Int((Double(image.width) * scale).rounded())), scaledH = max(1, Int((Double(image.height) * scale).rounded()))
         let w = (scaledW + 31) / 32 * 32, h = (scaledH + 31) / 32 * 32
-        lock.lock()
-        let letterbox: Letterbox
-        do {
-            letterbox = try Letterbox.fitWithoutUpscaling(image, width: w, height: h, reuse: canvas)
-            canvas = letterbox.canvas
-        } catch { lock.unlock(); throw error }
-        let input = Tensor(.float32, shape: [1, 3, h, w])
-        input.withUnsafeMutableBuffer(of: Float.self) { buffer in
-            Blob.fill(buffer.baseAddress!, from: letterbox.canvas, swapRB: false, mean: 0, scale: 1)
-        }
-        lock.unlock()
+        let (input, inputScale) = try preparer.prepare(image, width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
         timings.preprocess = clock.lap()
         let outputs = try session.run([inputName: input])
         timings.inference = clock.lap()
-        let faces = decode(outputs, width: w, height: h, scale: letterbox.scale)
+        let faces = decode(outputs, width: w, height: h, scale: inputScale)
         timings.postprocess = clock.lap()
         return (faces, timings)
     }
