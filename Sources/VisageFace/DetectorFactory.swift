@@ -17,7 +17,7 @@ public enum DetectorFactory {
             let isYuNet = probe.outputs.contains { $0.name == "cls_8" }
             let id = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
             return isYuNet ? try YuNetDetector(modelID: id, modelPath: model, options: options, config: config, derivedModels: store.derivedDirectory)
-                           : try SCRFDDetector(modelID: id, modelPath: model, options: options, config: config)
+                           : try SCRFDDetector(modelID: id, modelPath: model, options: options, config: config, derivedModels: store.derivedDirectory)
         }
         let entry = try ModelCatalog.entry(model)
         guard entry.task == .detect, supportedModels.contains(model) else {
@@ -27,6 +27,6 @@ public enum DetectorFactory {
         if model.hasPrefix("yunet") {
             return try YuNetDetector(modelID: model, modelPath: path, options: options, config: config, derivedModels: store.derivedDirectory)
         }
-        return try SCRFDDetector(modelID: model, modelPath: path, options: options, config: config)
+        return try SCRFDDetector(modelID: model, modelPath: path, options: options, config: config, derivedModels: store.derivedDirectory)
     }
 }

@@ -56,6 +56,8 @@ public protocol FaceDetector: AnyObject, Sendable {
     /// Model store id of the network, e.g. "scrfd-500m".
     var modelID: String { get }
     var options: DetectionOptions { get }
+    /// The network input (width, height) used for a frame of this size.
+    func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int)
     /// Faces sorted by descending score, in frame pixels, with per-stage timings.
     func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings)
 }

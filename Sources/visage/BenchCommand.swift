@@ -43,6 +43,7 @@ struct BenchDetect: ParsableCommand {
         let detector = try DetectorFactory.make(model: model, options: options, config: runtime.sessionConfig())
         let plan = ((detector as? SCRFDDetector)?.session ?? (detector as? YuNetDetector)?.session)?.plan
         if let plan { Banner.print(plan: plan) }
+        let effective = detector.inputSize(forFrameWidth: frame.width, height: frame.height)
         for _ in 0..<warmup { _ = try detector.detectTimed(frame) }
         var pre: [Double] = [], inf: [Double] = [], post: [Double] = [], total: [Double] = []
         var faces = 0
@@ -55,7 +56,7 @@ struct BenchDetect: ParsableCommand {
         let medianTotal = Stats.percentile(total, 50)
         let result: [String: Any] = [
             "benchmark": "detect", "model": detector.modelID, "image": path, "image_size": [frame.width, frame.height],
-            "input_size": [options.inputWidth, options.inputHeight], "runs": runs, "warmup": warmup, "faces": faces,
+            "input_size": [effective.width, effective.height], "runs": runs, "warmup": warmup, "faces": faces,
             "accelerator": plan?.summary ?? "cpu", "threads": runtime.threads,
             "stages_ms": Dictionary(uniqueKeysWithValues: stages.map { name, values in
                 (name, ["min": Stats.r(values.min()!), "median": Stats.r(Stats.percentile(values, 50)), "p90": Stats.r(Stats.percentile(values, 90))])
@@ -65,7 +66,7 @@ struct BenchDetect: ParsableCommand {
             "cpu": Platform.cpuModel, "cores": Platform.logicalCores,
         ]
         if json { try JSONOutput.print(result); return }
-        print("detect \(detector.modelID) @ \(options.inputWidth)x\(options.inputHeight) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan?.summary ?? "cpu")")
+        print("detect \(detector.modelID) @ \(effective.width)x\(effective.height) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan?.summary ?? "cpu")")
         print("  stage            min  median     p90  (ms)")
         for (name, values) in stages {
             let label = name.padding(toLength: 12, withPad: " ", startingAt: 0)

