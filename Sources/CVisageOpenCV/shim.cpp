@@ -252,6 +252,33 @@ int32_t vcv_estimate_affine_partial_2d(const float *from, const float *to, int32
     });
 }
 
+int32_t vcv_solve_pnp(const float *object_points, const float *image_points, int32_t n, const double camera[4],
+                      int32_t use_guess, double rvec[3], double tvec[3], vcv_error *err) {
+    return guarded(err, [&] {
+        if (n < 4) throw std::invalid_argument("solvePnP needs at least 4 points");
+        std::vector<cv::Point3f> object(n);
+        std::vector<cv::Point2f> image(n);
+        for (int i = 0; i < n; ++i) {
+            object[i] = cv::Point3f(object_points[3 * i], object_points[3 * i + 1], object_points[3 * i + 2]);
+            image[i] = cv::Point2f(image_points[2 * i], image_points[2 * i + 1]);
+        }
+        cv::Matx33d k(camera[0], 0, camera[2], 0, camera[1], camera[3], 0, 0, 1);
+        cv::Mat r(3, 1, CV_64F, rvec), t(3, 1, CV_64F, tvec);
+        if (!cv::solvePnP(object, image, k, cv::noArray(), r, t, use_guess != 0, cv::SOLVEPNP_ITERATIVE))
+            set_error(err, VCV_ERR_ARGUMENT, "solvePnP found no pose");
+        require_same_buffer(r, rvec);
+        require_same_buffer(t, tvec);
+    });
+}
+
+int32_t vcv_rodrigues(const double rvec[3], double matrix[9], vcv_error *err) {
+    return guarded(err, [&] {
+        cv::Mat r(3, 1, CV_64F, const_cast<double *>(rvec)), m(3, 3, CV_64F, matrix);
+        cv::Rodrigues(r, m);
+        require_same_buffer(m, matrix);
+    });
+}
+
 vcv_video *vcv_video_open(const char *path, vcv_error *err) {
     vcv_video *result = nullptr;
     guarded(err, [&] {

@@ -48,15 +48,15 @@ public struct Box: Equatable, Hashable, Sendable, Codable {
 }
 
 /// A 2x3 affine matrix [a b tx; c d ty], row-major, mapping (x, y) to (a x + b y + tx, c x + d y + ty).
-public struct AffineTransform: Equatable, Sendable, Codable {
+public struct Affine2D: Equatable, Sendable, Codable {
     public var m: [Double]
 
     public init(_ m: [Double]) {
-        precondition(m.count == 6, "AffineTransform needs 6 values")
+        precondition(m.count == 6, "Affine2D needs 6 values")
         self.m = m
     }
 
-    public static let identity = AffineTransform([1, 0, 0, 0, 1, 0])
+    public static let identity = Affine2D([1, 0, 0, 0, 1, 0])
 
     public func apply(_ p: Point) -> Point {
         let x = Double(p.x), y = Double(p.y)
@@ -64,10 +64,10 @@ public struct AffineTransform: Equatable, Sendable, Codable {
     }
 
     /// The inverse transform, or nil if the matrix is singular.
-    public var inverted: AffineTransform? {
+    public var inverted: Affine2D? {
         let det = m[0] * m[4] - m[1] * m[3]
         guard det != 0, det.isFinite else { return nil }
         let a = m[4] / det, b = -m[1] / det, c = -m[3] / det, d = m[0] / det
-        return AffineTransform([a, b, -(a * m[2] + b * m[5]), c, d, -(c * m[2] + d * m[5])])
+        return Affine2D([a, b, -(a * m[2] + b * m[5]), c, d, -(c * m[2] + d * m[5])])
     }
 }

@@ -39,15 +39,19 @@ public struct DetectionOptions: Sendable, Equatable {
     /// For detectors that run at the frame's own size (YuNet): frames whose longer side exceeds
     /// this are scaled down first, bounding the cost on very large photos.
     public var maxInputSide: Int
+    /// For YuNet on large frames: also look at a 640-px copy, so faces too large for the
+    /// full-resolution anchors are found (off = exactly OpenCV's single pass).
+    public var multiScale: Bool
 
     public init(inputWidth: Int = 640, inputHeight: Int = 640, scoreThreshold: Float? = nil, nmsThreshold: Float? = nil,
-                maxFaces: Int = 0, maxInputSide: Int = 1920) {
+                maxFaces: Int = 0, maxInputSide: Int = 1920, multiScale: Bool = true) {
         self.inputWidth = inputWidth
         self.inputHeight = inputHeight
         self.scoreThreshold = scoreThreshold
         self.nmsThreshold = nmsThreshold
         self.maxFaces = maxFaces
         self.maxInputSide = maxInputSide
+        self.multiScale = multiScale
     }
 }
 

@@ -48,7 +48,7 @@ public enum ImageOps {
     }
 
     /// Warps `src` by the forward matrix `transform` (src → dst pixels) into a new width x height image.
-    public static func warpAffine(_ src: Image, _ transform: AffineTransform, width: Int, height: Int,
+    public static func warpAffine(_ src: Image, _ transform: Affine2D, width: Int, height: Int,
                                   interpolation: Interpolation = .linear, border: BorderMode = .constant,
                                   borderValue: [Double] = [0, 0, 0, 0]) throws -> Image {
         let dst = Image(width: width, height: height, channels: src.channels, depth: src.depth)
@@ -56,7 +56,7 @@ public enum ImageOps {
         return dst
     }
 
-    public static func warpAffine(_ src: Image, _ transform: AffineTransform, into dst: Image,
+    public static func warpAffine(_ src: Image, _ transform: Affine2D, into dst: Image,
                                   interpolation: Interpolation = .linear, border: BorderMode = .constant,
                                   borderValue: [Double] = [0, 0, 0, 0]) throws {
         var value = borderValue + [Double](repeating: 0, count: max(0, 4 - borderValue.count))
@@ -70,13 +70,13 @@ public enum ImageOps {
     }
 
     /// OpenCV's invertAffineTransform (throws for a singular matrix instead of returning zeros).
-    public static func invertAffine(_ transform: AffineTransform) throws -> AffineTransform {
+    public static func invertAffine(_ transform: Affine2D) throws -> Affine2D {
         guard transform.inverted != nil else { throw VisageError.invalidArgument("affine transform is singular") }
         var out = [Double](repeating: 0, count: 6)
         try OpenCVBridge.call("invertAffineTransform") { err in
             transform.m.withUnsafeBufferPointer { m in _ = vcv_invert_affine(m.baseAddress, &out, &err) }
         }
-        return AffineTransform(out)
+        return Affine2D(out)
     }
 
     /// Gaussian blur; kernel sizes must be odd (0 lets OpenCV derive them from sigma).
@@ -119,7 +119,7 @@ public enum ImageOps {
     public enum RobustMethod: Int32, Sendable { case lmeds = 4, ransac = 8 }
 
     /// OpenCV's estimateAffinePartial2D (rotation + uniform scale + translation).
-    public static func estimateAffinePartial2D(from: [Point], to: [Point], method: RobustMethod = .lmeds) throws -> AffineTransform {
+    public static func estimateAffinePartial2D(from: [Point], to: [Point], method: RobustMethod = .lmeds) throws -> Affine2D {
         guard from.count == to.count, from.count >= 2 else {
             throw VisageError.invalidArgument("estimateAffinePartial2D needs two equal lists of at least 2 points")
         }
@@ -128,6 +128,43 @@ public enum ImageOps {
         try OpenCVBridge.call("estimateAffinePartial2D") { err in
             _ = vcv_estimate_affine_partial_2d(a, b, Int32(from.count), method.rawValue, &out, &err)
         }
-        return AffineTransform(out)
+        return Affine2D(out)
+    }
+}
+
+/// Camera geometry through OpenCV's calib3d.
+public enum Geometry3D {
+    /// Pinhole intrinsics without distortion.
+    public struct Camera: Sendable, Equatable {
+        public var fx, fy, cx, cy: Double
+        public init(fx: Double, fy: Double, cx: Double, cy: Double) { self.fx = fx; self.fy = fy; self.cx = cx; self.cy = cy }
+
+        /// OpenFace's guess when the camera is unknown: fx = fy = 500 (w/640 + h/480) / 2, principal point at the centre.
+        public static func openFaceDefault(width: Int, height: Int) -> Camera {
+            let f = 500 * (Double(width) / 640 + Double(height) / 480) / 2
+            return Camera(fx: f, fy: f, cx: Double(width) / 2, cy: Double(height) / 2)
+        }
+    }
+
+    /// Rotation vector and translation of `object` points (model space) seen at `image` points.
+    public static func solvePnP(object: [(Float, Float, Float)], image: [Point], camera: Camera,
+                                guess: (rvec: [Double], tvec: [Double])? = nil) throws -> (rvec: [Double], tvec: [Double]) {
+        guard object.count == image.count, object.count >= 4 else {
+            throw VisageError.invalidArgument("solvePnP needs at least 4 matching 3D/2D points")
+        }
+        let o = object.flatMap { [$0.0, $0.1, $0.2] }, i = image.flatMap { [$0.x, $0.y] }
+        var r = guess?.rvec ?? [0, 0, 0], t = guess?.tvec ?? [0, 0, 1]
+        let cam = [camera.fx, camera.fy, camera.cx, camera.cy]
+        try OpenCVBridge.call("solvePnP") { err in
+            _ = vcv_solve_pnp(o, i, Int32(object.count), cam, guess == nil ? 0 : 1, &r, &t, &err)
+        }
+        return (r, t)
+    }
+
+    /// 3x3 row-major rotation matrix of a rotation vector.
+    public static func rodrigues(_ rvec: [Double]) throws -> [Double] {
+        var m = [Double](repeating: 0, count: 9)
+        try OpenCVBridge.call("Rodrigues") { err in _ = vcv_rodrigues(rvec, &m, &err) }
+        return m
     }
 }

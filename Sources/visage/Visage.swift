@@ -9,7 +9,7 @@ struct Visage: ParsableCommand {
         commandName: "visage",
         abstract: "Real-time face processing: detection, analysis, swap, enhancement, action units.",
         version: VisageVersion.string,
-        subcommands: [Detect.self, Doctor.self, Bench.self, Models.self]
+        subcommands: [Detect.self, Analyze.self, Compare.self, Doctor.self, Bench.self, Models.self]
     )
 }
 
@@ -58,6 +58,13 @@ enum Banner {
 enum JSONOutput {
     static func print(_ value: Any) throws {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    /// One compact JSON object per line (JSON Lines), flushed as it goes.
+    static func printLine(_ value: Any) throws {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
         FileHandle.standardOutput.write(data)
         FileHandle.standardOutput.write(Data("\n".utf8))
     }

@@ -10,12 +10,12 @@ import VisageCore
     }
 
     @Test func affineInverseUndoesTheTransform() throws {
-        let m = AffineTransform([1.2, 0.4, -7, -0.4, 1.2, 3])
+        let m = Affine2D([1.2, 0.4, -7, -0.4, 1.2, 3])
         let inv = try #require(m.inverted)
         let p = Point(31, -4)
         let q = inv.apply(m.apply(p))
         #expect(abs(q.x - p.x) < 1e-4 && abs(q.y - p.y) < 1e-4)
-        #expect(AffineTransform([1, 2, 0, 2, 4, 0]).inverted == nil)
+        #expect(Affine2D([1, 2, 0, 2, 4, 0]).inverted == nil)
     }
 
     @Test func clippingAndScaling() {

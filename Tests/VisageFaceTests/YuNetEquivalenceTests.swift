@@ -18,7 +18,7 @@ import VisageMedia
         let url = try #require(Bundle.module.url(forResource: "detector_reference", withExtension: "json", subdirectory: "Fixtures"))
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
         // OpenCV runs at the full image size: lift our size cap above the largest fixture image.
-        let options = DetectionOptions(scoreThreshold: 0.9, nmsThreshold: 0.3, maxInputSide: 5000)
+        let options = DetectionOptions(scoreThreshold: 0.9, nmsThreshold: 0.3, maxInputSide: 5000, multiScale: false)
         let detector = try DetectorFactory.make(model: "yunet-2023mar", store: TestEnvironment.store, options: options)
         var compared = 0
         for entry in reference.yunet.results {

@@ -29,26 +29,26 @@ import VisageMedia
 
     @Test func translationWarpWithConstantBorder() throws {
         let src = Self.gradient()
-        let shift = AffineTransform([1, 0, 5, 0, 1, 3])
+        let shift = Affine2D([1, 0, 5, 0, 1, 3])
         let out = try ImageOps.warpAffine(src, shift, width: src.width, height: src.height, border: .constant, borderValue: [7, 7, 7])
         #expect(out.byte(x: 0, y: 0) == 7)
         #expect(out.byte(x: 10, y: 10, channel: 2) == src.byte(x: 5, y: 7, channel: 2))
     }
 
     @Test func invertAffineMatchesAnalyticInverse() throws {
-        let m = AffineTransform([0.8, -0.3, 12, 0.3, 0.8, -4])
+        let m = Affine2D([0.8, -0.3, 12, 0.3, 0.8, -4])
         let opencv = try ImageOps.invertAffine(m)
         let ours = try #require(m.inverted)
         for (a, b) in zip(opencv.m, ours.m) { #expect(abs(a - b) < 1e-9) }
         let p = Point(13, 7)
         let back = opencv.apply(m.apply(p))
         #expect(abs(back.x - p.x) < 1e-4 && abs(back.y - p.y) < 1e-4)
-        #expect(throws: VisageError.self) { try ImageOps.invertAffine(AffineTransform([0, 0, 0, 0, 0, 0])) }
+        #expect(throws: VisageError.self) { try ImageOps.invertAffine(Affine2D([0, 0, 0, 0, 0, 0])) }
     }
 
     @Test func estimateAffinePartialRecoversSimilarity() throws {
         let angle = 0.3, scale = 1.7
-        let truth = AffineTransform([scale * cos(angle), -scale * sin(angle), 20, scale * sin(angle), scale * cos(angle), -5])
+        let truth = Affine2D([scale * cos(angle), -scale * sin(angle), 20, scale * sin(angle), scale * cos(angle), -5])
         let from = [Point(10, 10), Point(50, 12), Point(30, 40), Point(15, 60), Point(45, 55)]
         let to = from.map(truth.apply)
         let fit = try ImageOps.estimateAffinePartial2D(from: from, to: to, method: .lmeds)

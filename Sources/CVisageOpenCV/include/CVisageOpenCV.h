@@ -84,6 +84,13 @@ int32_t vcv_seamless_clone(const vcv_view *src, const vcv_view *dst, const vcv_v
 int32_t vcv_estimate_affine_partial_2d(const float *from, const float *to, int32_t n, int32_t method,
                                        double out[6], vcv_error *err);
 
+/// Camera pose from n 3D-2D correspondences (solvePnP, iterative). camera = {fx, fy, cx, cy}, no distortion.
+/// rvec/tvec are in/out: with use_guess != 0 their values start the iteration.
+int32_t vcv_solve_pnp(const float *object_points, const float *image_points, int32_t n, const double camera[4],
+                      int32_t use_guess, double rvec[3], double tvec[3], vcv_error *err);
+/// Rotation vector -> 3x3 row-major rotation matrix.
+int32_t vcv_rodrigues(const double rvec[3], double matrix[9], vcv_error *err);
+
 // Video ------------------------------------------------------------------------------------
 vcv_video *vcv_video_open(const char *path, vcv_error *err);
 /// Opens camera `index`; width/height/fps <= 0 leave the driver's choice; mjpg != 0 asks for MJPG.

@@ -42,25 +42,49 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
 
     /// The frame's own size (scaled down past `maxInputSide`), padded up to a multiple of 32.
     public func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int) {
-        let scale = min(1.0, Double(options.maxInputSide) / Double(max(width, height)))
+        inputSize(forFrameWidth: width, height: height, maxSide: options.maxInputSide)
+    }
+
+    private func inputSize(forFrameWidth width: Int, height: Int, maxSide: Int) -> (width: Int, height: Int) {
+        let scale = min(1.0, Double(maxSide) / Double(max(width, height)))
         let scaledW = max(1, Int((Double(width) * scale).rounded())), scaledH = max(1, Int((Double(height) * scale).rounded()))
         return ((scaledW + 31) / 32 * 32, (scaledH + 31) / 32 * 32)
     }
 
     public func detectTimed(_ image: Image) throws -> (faces: [DetectedFace], timings: DetectionTimings) {
         var timings = DetectionTimings()
+        var candidates = try pass(image, maxSide: options.maxInputSide, timings: &timings)
+        // YuNet's anchors stop at stride 32: at full resolution a face filling a large photo is
+        // missed. A second look at 640 px finds those; NMS below merges both passes.
+        if options.multiScale, max(image.width, image.height) > 2 * Self.coarseSide {
+            let coarse = try pass(image, maxSide: Self.coarseSide, timings: &timings)
+            candidates.boxes += coarse.boxes
+            candidates.scores += coarse.scores
+            candidates.keypoints += coarse.keypoints
+        }
         var clock = ContinuousClock.now
-        let (w, h) = inputSize(forFrameWidth: image.width, height: image.height)
-        let (input, inputScale) = try preparer.prepare(image, width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
-        timings.preprocess = clock.lap()
-        let outputs = try session.run([inputName: input])
-        timings.inference = clock.lap()
-        let faces = decode(outputs, width: w, height: h, scale: inputScale)
-        timings.postprocess = clock.lap()
+        let faces = suppress(candidates)
+        timings.postprocess += clock.lap()
         return (faces, timings)
     }
 
-    private func decode(_ outputs: [String: Tensor], width: Int, height: Int, scale: Float) -> [DetectedFace] {
+    private static let coarseSide = 640
+
+    private typealias Candidates = (boxes: [Box], scores: [Float], keypoints: [[Point]])
+
+    private func pass(_ image: Image, maxSide: Int, timings: inout DetectionTimings) throws -> Candidates {
+        var clock = ContinuousClock.now
+        let (w, h) = inputSize(forFrameWidth: image.width, height: image.height, maxSide: maxSide)
+        let (input, inputScale) = try preparer.prepare(image, width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
+        timings.preprocess += clock.lap()
+        let outputs = try session.run([inputName: input])
+        timings.inference += clock.lap()
+        let candidates = decode(outputs, width: w, height: h, scale: inputScale)
+        timings.postprocess += clock.lap()
+        return candidates
+    }
+
+    private func decode(_ outputs: [String: Tensor], width: Int, height: Int, scale: Float) -> Candidates {
         let threshold = options.scoreThreshold ?? Self.defaultScoreThreshold
         var boxes: [Box] = [], scores: [Float] = [], keypoints: [[Point]] = []
         for stride in Self.strides {
@@ -82,10 +106,15 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
                 keypoints.append((0..<5).map { n in Point((k[i * 10 + 2 * n] + col) * fs / scale, (k[i * 10 + 2 * n + 1] + row) * fs / scale) })
             }
         }
-        let keep = boxes.count < 2 ? Array(boxes.indices)
-            : NonMaximumSuppression.openCV(boxes: boxes, scores: scores, scoreThreshold: threshold,
+        return (boxes, scores, keypoints)
+    }
+
+    private func suppress(_ c: Candidates) -> [DetectedFace] {
+        let threshold = options.scoreThreshold ?? Self.defaultScoreThreshold
+        let keep = c.boxes.count < 2 ? Array(c.boxes.indices)
+            : NonMaximumSuppression.openCV(boxes: c.boxes, scores: c.scores, scoreThreshold: threshold,
                                            threshold: options.nmsThreshold ?? Self.defaultNMSThreshold)
-        var faces = keep.map { DetectedFace(box: boxes[$0], score: scores[$0], keypoints: keypoints[$0]) }
+        var faces = keep.map { DetectedFace(box: c.boxes[$0], score: c.scores[$0], keypoints: c.keypoints[$0]) }
         if options.maxFaces > 0, faces.count > options.maxFaces { faces = Array(faces.prefix(options.maxFaces)) }
         return faces
     }

@@ -105,7 +105,8 @@ public struct ModelStore: Sendable {
     private func stage(_ file: ModelFile, entry: ModelEntry, progress: Bool) throws -> URL {
         let staging = root.appendingPathComponent(".staging", isDirectory: true)
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        let staged = staging.appendingPathComponent("\(entry.id)-\(URL(fileURLWithPath: file.path).lastPathComponent)")
+        // Unique per install: two processes (or tests) may install the same model at once.
+        let staged = staging.appendingPathComponent("\(entry.id)-\(UUID().uuidString.prefix(8))-\(URL(fileURLWithPath: file.path).lastPathComponent)")
         try? FileManager.default.removeItem(at: staged)
         if let mirror {
             let source = mirror.appendingPathComponent(file.mirrorPath)
@@ -124,7 +125,7 @@ public struct ModelStore: Sendable {
             // Archives are kept after download: one buffalo zip serves several models.
             let downloadTarget = isArchive
                 ? root.appendingPathComponent(".downloads/\(URL(string: url)?.lastPathComponent ?? "archive.zip")")
-                : staging.appendingPathComponent("\(entry.id)-download")
+                : root.appendingPathComponent(".downloads/\(entry.id)-\(URL(fileURLWithPath: file.path).lastPathComponent)")   // stable name: resumable
             do {
                 try FileManager.default.createDirectory(at: downloadTarget.deletingLastPathComponent(), withIntermediateDirectories: true)
                 if !FileManager.default.fileExists(atPath: downloadTarget.path) {

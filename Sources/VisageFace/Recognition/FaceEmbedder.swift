@@ -1,0 +1,161 @@
+import Foundation
+import VisageCore
+import VisageMedia
+import VisageRuntime
+
+/// Identity embeddings: an aligned 112x112 crop → an L2-normalised vector. Two faces are the
+/// same person when the cosine similarity of their embeddings reaches the model's threshold.
+public final class FaceEmbedder: @unchecked Sendable {
+    /// How one recognition model wants its input and how far apart identities are.
+    public struct Profile: Sendable, Equatable {
+        public var modelID: String
+        public var template: AlignmentTemplate
+        public var mean: Float
+        public var scale: Float
+        /// Cosine similarity at or above which two faces are called the same person.
+        public var threshold: Float
+
+        /// OpenCV zoo SFace: RGB 0..255 (blobFromImage with swapRB, no mean), arcface template;
+        /// OpenCV publishes cosine ≥ 0.363 as "same".
+        public static let sface = Profile(modelID: "sface-2021dec-int8bq", template: .arcface112, mean: 0, scale: 1, threshold: 0.363)
+        /// insightface ArcFace (buffalo_l w600k_r50): RGB (x − 127.5) / 127.5 on norm_crop(112).
+        public static let arcface = Profile(modelID: "arcface-w600k-r50", template: .arcface112, mean: 127.5, scale: 1 / 127.5, threshold: 0.28)
+
+        public static func forModel(_ id: String) throws -> Profile {
+            switch id {
+            case Profile.sface.modelID: return .sface
+            case Profile.arcface.modelID: return .arcface
+            default: throw VisageError.invalidArgument("'\(id)' is not a recognition model Visage can run; use \(Profile.sface.modelID) or \(Profile.arcface.modelID)")
+            }
+        }
+    }
+
+    public let profile: Profile
+    public let session: InferenceSession
+    public let dimension: Int
+    private let inputName: String
+    private let outputName: String
+    public let cache: EmbeddingCache
+
+    /// Loads the model; SFace's file declares unused inputs that ONNX Runtime would want fed, so a
+    /// cached copy without them is what we load (GraphRewrite.removeUnusedInputs).
+    public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
+                cacheCapacity: Int = 256) throws {
+        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "used-inputs", cacheDirectory: derivedModels) {
+            GraphRewrite.removeUnusedInputs(&$0)
+        }
+        let session = try InferenceSession(modelPath: cleaned, config: config)
+        guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
+              let output = session.outputs.first else {
+            throw VisageError.invalidModel(path: modelPath, reason: "expected one 1x3x112x112 input and an embedding output, found \(session.inputs) → \(session.outputs)")
+        }
+        self.profile = profile
+        self.session = session
+        self.inputName = input.name
+        self.outputName = output.name
+        self.dimension = output.shape.last.map { $0 > 0 ? $0 : 0 } ?? 0
+        self.cache = EmbeddingCache(capacity: cacheCapacity)
+    }
+
+    public static func make(model: String = Profile.sface.modelID, store: ModelStore = ModelStore(), config: SessionConfig = SessionConfig()) throws -> FaceEmbedder {
+        let profile = try Profile.forModel(model)
+        return try FaceEmbedder(profile: profile, modelPath: try store.path(for: model), config: config, derivedModels: store.derivedDirectory)
+    }
+
+    /// The normalised embedding of the face with these 5 keypoints (frame pixels). Cached by frame
+    /// content and keypoints, so the same source face is never embedded twice.
+    public func embed(_ frame: Image, keypoints: [Point]) throws -> [Float] {
+        let key = EmbeddingCache.Key(frame: frame, keypoints: keypoints, model: profile.modelID)
+        if let hit = cache.value(for: key) { return hit }
+        let aligned = try FaceAlignment.crop(frame, keypoints: keypoints, template: profile.template)
+        let embedding = try embed(alignedCrop: aligned.crop)
+        cache.insert(embedding, for: key)
+        return embedding
+    }
+
+    /// The normalised embedding of an already aligned 112x112 BGR crop.
+    public func embed(alignedCrop crop: Image) throws -> [Float] {
+        let size = profile.template.size
+        guard crop.width == size, crop.height == size, crop.channels == 3 else {
+            throw VisageError.invalidArgument("embedding input must be a \(size)x\(size) BGR crop")
+        }
+        let input = Tensor(.float32, shape: [1, 3, size, size])
+        input.withUnsafeMutableBuffer(of: Float.self) { buffer in
+            let plane = size * size
+            for y in 0..<size {
+                let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
+                for x in 0..<size {
+                    for c in 0..<3 {   // BGR → RGB planes
+                        buffer[c * plane + y * size + x] = (Float(row[x * 3 + 2 - c]) - profile.mean) * profile.scale
+                    }
+                }
+            }
+        }
+        let out = try session.run([inputName: input], outputs: [outputName])
+        guard let vector = out[outputName]?.floats(), !vector.isEmpty else { throw VisageError.runtime("embedding model returned nothing") }
+        return Self.normalized(vector)
+    }
+
+    public static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? v.map { $0 / norm } : v
+    }
+
+    /// Cosine similarity of two normalised embeddings.
+    public static func similarity(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "embeddings of different models")
+        return zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+}
+
+/// A small LRU cache of embeddings keyed by frame content, keypoints and model.
+public final class EmbeddingCache: @unchecked Sendable {
+    public struct Key: Hashable, Sendable {
+        let content: Int
+        let points: [Int32]
+        let model: String
+
+        /// Hashes every pixel (Hasher: SipHash, seeded per process) and the keypoints at 1/8 px.
+        public init(frame: Image, keypoints: [Point], model: String) {
+            var hasher = Hasher()
+            hasher.combine(frame.width)
+            hasher.combine(frame.height)
+            hasher.combine(frame.channels)
+            for y in 0..<frame.height {
+                hasher.combine(bytes: UnsafeRawBufferPointer(start: frame.baseAddress.advanced(by: y * frame.stride), count: frame.rowBytes))
+            }
+            content = hasher.finalize()
+            points = keypoints.flatMap { [Int32(($0.x * 8).rounded()), Int32(($0.y * 8).rounded())] }
+            self.model = model
+        }
+    }
+
+    private let capacity: Int
+    private let lock = NSLock()
+    private var entries: [Key: (value: [Float], used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    public func value(for key: Key) -> [Float]? {
+        lock.lock(); defer { lock.unlock() }
+        clock += 1
+        guard let entry = entries[key] else { misses += 1; return nil }
+        entries[key] = (entry.value, clock)
+        hits += 1
+        return entry.value
+    }
+
+    public func insert(_ value: [Float], for key: Key) {
+        lock.lock(); defer { lock.unlock() }
+        clock += 1
+        entries[key] = (value, clock)
+        if entries.count > capacity, let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
+            entries.removeValue(forKey: oldest)
+        }
+    }
+
+    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import VisageCore
+
+/// Encodes BGR frames to a video file through the `ffmpeg` program (H.264 in .mp4 by default),
+/// optionally copying the audio of another file. Frames go to a temporary file that replaces
+/// the destination only when encoding succeeded, so a failure never leaves half a video behind.
+public final class VideoWriter: @unchecked Sendable {
+    public let path: String
+    public let width: Int
+    public let height: Int
+    private let temporary: URL
+    private let process: Process
+    private let input: FileHandle
+    private let errorLog: Pipe
+    private var finished = false
+
+    /// - Parameters:
+    ///   - encoder: an FFmpeg video encoder (libx264, h264_nvenc, hevc_videotoolbox, ...).
+    ///   - quality: CRF-like quality, 0 (best) to 51.
+    ///   - audioFrom: a file whose audio track is copied into the output, if it has one.
+    public init(path: String, width: Int, height: Int, fps: Double, encoder: String = "libx264", quality: Int = 18,
+                audioFrom: String? = nil) throws {
+        guard width > 0, height > 0, fps > 0, fps.isFinite else {
+            throw VisageError.invalidArgument("video size \(width)x\(height) at \(fps) fps is not writable")
+        }
+        guard let ffmpeg = VideoWriter.ffmpegPath() else {
+            throw VisageError.writeFailed(path: path, reason: "ffmpeg not found on PATH (apt install ffmpeg / brew install ffmpeg)")
+        }
+        let destination = URL(fileURLWithPath: path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: destination.deletingLastPathComponent().path, isDirectory: &isDir), isDir.boolValue else {
+            throw VisageError.writeFailed(path: path, reason: "directory \(destination.deletingLastPathComponent().path) does not exist")
+        }
+        self.path = path
+        self.width = width
+        self.height = height
+        self.temporary = AtomicFile.temporarySibling(of: destination)
+        var arguments = ["-hide_banner", "-loglevel", "error", "-y",
+                         "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "\(width)x\(height)", "-r", String(fps), "-i", "-"]
+        if let audioFrom { arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy", "-shortest"] }
+        arguments += ["-c:v", encoder]
+        if encoder == "libx264" || encoder == "libx265" { arguments += ["-crf", String(quality), "-preset", "veryfast"] }
+        // Odd sizes cannot be yuv420p: pad by one pixel instead of failing.
+        arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", temporary.path]
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: ffmpeg)
+        process.arguments = arguments
+        let stdin = Pipe()
+        errorLog = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errorLog
+        input = stdin.fileHandleForWriting
+        // A dying ffmpeg must turn into a write error, not a SIGPIPE that kills us.
+        signal(SIGPIPE, SIG_IGN)
+        try process.run()
+    }
+
+    /// Appends one frame (must have the writer's size, 3 channels, 8 bits).
+    public func write(_ frame: Image) throws {
+        guard frame.width == width, frame.height == height, frame.channels == 3, frame.depth == .uint8 else {
+            throw VisageError.invalidArgument("frame \(frame.width)x\(frame.height)x\(frame.channels) does not match the video \(width)x\(height)x3")
+        }
+        var data = Data(capacity: width * height * 3)
+        for y in 0..<height {
+            data.append(frame.baseAddress.advanced(by: y * frame.stride).assumingMemoryBound(to: UInt8.self), count: width * 3)
+        }
+        do { try input.write(contentsOf: data) } catch {
+            throw VisageError.writeFailed(path: path, reason: "ffmpeg stopped accepting frames: \(readErrors())")
+        }
+    }
+
+    /// Flushes, waits for ffmpeg and moves the file into place.
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        try? input.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw VisageError.writeFailed(path: path, reason: "ffmpeg failed: \(readErrors())")
+        }
+        guard rename(temporary.path, path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw VisageError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// Stops without producing a file.
+    public func cancel() {
+        guard !finished else { return }
+        finished = true
+        try? input.close()
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: temporary)
+    }
+
+    deinit { cancel() }
+
+    private func readErrors() -> String {
+        let text = String(decoding: errorLog.fileHandleForReading.availableData, as: UTF8.self)
+        return text.split(separator: "\n").suffix(3).joined(separator: " / ")
+    }
+
+    static func ffmpegPath() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/ffmpeg"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
