@@ -37,7 +37,15 @@ public final class VideoWriter: @unchecked Sendable {
         self.temporary = AtomicFile.temporarySibling(of: destination)
         var arguments = ["-hide_banner", "-loglevel", "error", "-y",
                          "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "\(width)x\(height)", "-r", String(fps), "-i", "-"]
-        if let audioFrom { arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy", "-shortest"] }
+        if let audioFrom {
+            // Copy the audio bit-exactly when the container takes its codec; otherwise (WMA into
+            // MP4, say) re-encode it to AAC rather than lose it.
+            let codec = VideoWriter.audioCodec(of: audioFrom)
+            let copyable = codec.map { VideoWriter.mp4AudioCodecs.contains($0) } ?? true
+            arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a:0?"]
+            arguments += copyable ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k"]
+            arguments += ["-shortest"]
+        }
         arguments += ["-c:v", encoder]
         if encoder == "libx264" || encoder == "libx265" { arguments += ["-crf", String(quality), "-preset", "veryfast"] }
         // Odd sizes cannot be yuv420p: pad by one pixel instead of failing.
@@ -103,11 +111,31 @@ public final class VideoWriter: @unchecked Sendable {
         return text.split(separator: "\n").suffix(3).joined(separator: " / ")
     }
 
-    static func ffmpegPath() -> String? {
+    static let mp4AudioCodecs: Set<String> = ["aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"]
+
+    static func ffmpegPath() -> String? { tool("ffmpeg") }
+
+    static func tool(_ name: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/ffmpeg"
+            let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
+    }
+
+    /// The codec of the first audio stream (ffprobe), nil when there is none or ffprobe is missing.
+    public static func audioCodec(of path: String) -> String? {
+        guard let ffprobe = tool("ffprobe") else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ffprobe)
+        process.arguments = ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.isEmpty ? nil : name
     }
 }

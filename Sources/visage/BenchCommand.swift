@@ -6,7 +6,7 @@ import VisageMedia
 import VisageRuntime
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self, BenchAnalyze.self])
 }
 
 struct BenchDetect: ParsableCommand {
@@ -88,6 +88,13 @@ enum Stats {
 }
 
 enum SampleFiles {
+    /// The bundled public-domain portraits.
+    static func portraits() throws -> [String] {
+        let first = try defaultImage()
+        let dir = URL(fileURLWithPath: first).deletingLastPathComponent()
+        return [first, dir.appendingPathComponent("biden.jpg").path].filter(FileManager.default.fileExists)
+    }
+
     /// The bundled public-domain sample, found next to the executable's package checkout or the working directory.
     static func defaultImage() throws -> String {
         var candidates = [FileManager.default.currentDirectoryPath + "/Samples/obama.jpg"]
@@ -98,5 +105,74 @@ enum SampleFiles {
         }
         if let found = candidates.first(where: FileManager.default.fileExists) { return found }
         throw VisageError.invalidArgument("no sample image found; pass --image <file>")
+    }
+}
+
+struct BenchAnalyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Per-stage ms (detect, landmarks, align, embed, pose) for 1 and 5 faces at 640x480 and 1280x720.")
+
+    @Option(help: "Timed runs per case.") var runs: Int = 20
+    @Option(help: "Untimed warm-up runs per case.") var warmup: Int = 3
+    @Flag(help: "Print JSON on stdout.") var json = false
+    @OptionGroup var models: AnalysisModelOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard runs > 0, warmup >= 0 else { throw ValidationError("--runs must be > 0 and --warmup >= 0") }
+    }
+
+    func run() throws {
+        let analyzer = try models.makeAnalyzer(options: AnalysisOptions(embeddings: true), runtime: runtime, identity: true)
+        let portraits = try SampleFiles.portraits().map { try ImageIO.read($0) }
+        var cases: [[String: Any]] = []
+        if !json { print("analyze: median ms per stage (\(runs) runs after \(warmup) warm-up)") }
+        if !json { print("  frame      faces  detect  landmarks  align   embed   pose    total") }
+        for (width, height) in [(640, 480), (1280, 720)] {
+            for faces in [1, 5] {
+                let frame = try BenchFrames.grid(of: portraits, count: faces, width: width, height: height)
+                for _ in 0..<warmup { var t = AnalysisTimings(); _ = try analyzer.analyze(frame, timings: &t) }
+                var stages: [String: [Double]] = [:]
+                var found = 0
+                for _ in 0..<runs {
+                    var t = AnalysisTimings()
+                    found = try analyzer.analyze(frame, timings: &t).count
+                    for (name, value) in [("detect", t.detect), ("landmarks", t.landmarks), ("align", t.align), ("embed", t.embed),
+                                          ("pose", t.pose), ("total", t.detect + t.landmarks + t.align + t.embed + t.pose)] {
+                        stages[name, default: []].append(value)
+                    }
+                }
+                let medians = stages.mapValues { Stats.r(Stats.percentile($0, 50)) }
+                cases.append(["width": width, "height": height, "faces": faces, "found": found, "median_ms": medians])
+                if !json {
+                    print(String(format: "  %4dx%-4d  %d (%d)  %6.2f  %9.2f  %5.2f  %6.2f  %5.2f  %7.2f", width, height, faces, found,
+                                 medians["detect"]!, medians["landmarks"]!, medians["align"]!, medians["embed"]!, medians["pose"]!, medians["total"]!))
+                }
+            }
+        }
+        if json {
+            try JSONOutput.print(["benchmark": "analyze", "detector": analyzer.detector.modelID, "recognizer": analyzer.embedder?.profile.modelID ?? "",
+                                  "runs": runs, "cases": cases, "cpu": Platform.cpuModel, "cores": Platform.logicalCores,
+                                  "peak_rss_mb": Stats.r(Double(Platform.peakResidentBytes) / 1_048_576)])
+        }
+    }
+}
+
+/// Synthetic benchmark frames: portraits tiled in a grid on a grey background.
+enum BenchFrames {
+    static func grid(of portraits: [Image], count: Int, width: Int, height: Int) throws -> Image {
+        let frame = Image(width: width, height: height, channels: 3)
+        frame.baseAddress.initializeMemory(as: UInt8.self, repeating: 96, count: frame.stride * height)
+        let columns = count == 1 ? 1 : 3, rows = (count + columns - 1) / columns
+        let cellW = width / columns, cellH = height / rows
+        for i in 0..<count {
+            let portrait = portraits[i % portraits.count]
+            let scale = min(Double(cellW) / Double(portrait.width), Double(cellH) / Double(portrait.height))
+            let w = max(1, Int(Double(portrait.width) * scale)), h = max(1, Int(Double(portrait.height) * scale))
+            let x = (i % columns) * cellW + (cellW - w) / 2, y = (i / columns) * cellH + (cellH - h) / 2
+            try ImageOps.resize(portrait, into: frame.region(x: x, y: y, width: w, height: h)!, interpolation: .area)
+        }
+        return frame
     }
 }

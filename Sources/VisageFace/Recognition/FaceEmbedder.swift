@@ -37,12 +37,14 @@ public final class FaceEmbedder: @unchecked Sendable {
     private let outputName: String
     public let cache: EmbeddingCache
 
-    /// Loads the model; SFace's file declares unused inputs that ONNX Runtime would want fed, so a
-    /// cached copy without them is what we load (GraphRewrite.removeUnusedInputs).
+    /// Loads the model; SFace's file declares 29 unused inputs that ONNX Runtime would want fed and
+    /// lists its batch-norm weights as inputs too, so a cached copy whose only input is the image is
+    /// what we load (GraphRewrite.removeUnusedInputs + removeInitializerInputs).
     public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
                 cacheCapacity: Int = 256) throws {
-        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "used-inputs", cacheDirectory: derivedModels) {
+        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "data-input-only", cacheDirectory: derivedModels) {
             GraphRewrite.removeUnusedInputs(&$0)
+            GraphRewrite.removeInitializerInputs(&$0)
         }
         let session = try InferenceSession(modelPath: cleaned, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,

@@ -35,8 +35,8 @@ public enum GraphRewrite {
         model.graph.valueInfo.removeAll()
     }
 
-    /// Removes graph inputs that no node consumes and that are not initializers. Quantisers leave
-    /// such inputs behind (SFace int8bq declares 29) and ONNX Runtime insists on them being fed.
+    /// Removes graph inputs that no node consumes. Quantisers leave such inputs behind (SFace
+    /// int8bq declares 29) and ONNX Runtime insists on them being fed.
     @discardableResult
     public static func removeUnusedInputs(_ model: inout Onnx_ModelProto) -> [String] {
         let consumed = Set(model.graph.node.flatMap(\.input))
@@ -46,6 +46,22 @@ public enum GraphRewrite {
             let unused = !consumed.contains(input.name) && !outputs.contains(input.name)
             if unused { removed.append(input.name) }
             return unused
+        }
+        return removed
+    }
+
+    /// Removes graph inputs that are also initializers (old exporters list weights as inputs).
+    /// ONNX Runtime treats those as overridable and skips constant folding around them; as plain
+    /// initializers they fold (SFace runs ≈2x faster). Needs IR version 4 or later.
+    @discardableResult
+    public static func removeInitializerInputs(_ model: inout Onnx_ModelProto) -> [String] {
+        guard model.irVersion >= 4 else { return [] }
+        let initializers = Set(model.graph.initializer.map(\.name))
+        var removed: [String] = []
+        model.graph.input.removeAll { input in
+            let isWeight = initializers.contains(input.name)
+            if isWeight { removed.append(input.name) }
+            return isWeight
         }
         return removed
     }
