@@ -49,3 +49,49 @@ import VisageCore
         }
     }
 }
+
+@Suite struct DequantizationFoldingTests {
+    @Test func foldedSFaceComputesTheSameEmbedding() throws {
+        let original = try RuntimeFixtures.store().path(for: "sface-2021dec-int8bq")
+        let cache = try RuntimeFixtures.temporaryDirectory()
+        let plain = try GraphRewrite.cached(source: original, variant: "plain", cacheDirectory: cache) {
+            GraphRewrite.removeUnusedInputs(&$0)
+        }
+        var folded = 0, weightInputs: [String] = []
+        let fast = try GraphRewrite.cached(source: original, variant: "folded", cacheDirectory: cache) {
+            GraphRewrite.removeUnusedInputs(&$0)
+            weightInputs = GraphRewrite.removeInitializerInputs(&$0)
+            folded = GraphRewrite.foldWeightDequantization(&$0)
+        }
+        #expect(folded == 29)
+        #expect(!weightInputs.isEmpty)
+        let input = Tensor(.float32, shape: [1, 3, 112, 112])
+        input.withUnsafeMutableBuffer(of: Float.self) { b in for i in b.indices { b[i] = Float((i * 7919) % 256) } }
+        let config = SessionConfig(accelerator: .cpu)
+        let a = try #require(try InferenceSession(modelPath: plain, config: config).run(["data": input]).values.first).floats()
+        let b = try #require(try InferenceSession(modelPath: fast, config: config).run(["data": input]).values.first).floats()
+        let scale = a.map(abs).max()!
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * scale })
+    }
+
+    @Test func blockedPerAxisAndPerTensorDequantization() {
+        func tensor(_ type: Onnx_TensorProto.DataType, _ dims: [Int64], _ bytes: [UInt8]) -> Onnx_TensorProto {
+            var t = Onnx_TensorProto()
+            t.dataType = Int32(type.rawValue)
+            t.dims = dims
+            t.rawData = Data(bytes)
+            return t
+        }
+        func floats(_ v: [Float]) -> [UInt8] { v.withUnsafeBytes { Array($0) } }
+        let x = tensor(.int8, [4], [0xFE, 2, 3, 4])          // -2, 2, 3, 4
+        // Blocks of 2 along axis 0: scales 0.5 and 2, zero points 0 and 1.
+        let blocked = GraphRewrite.dequantize(x: x, scale: tensor(.float, [2], floats([0.5, 2])),
+                                              zeroPoint: tensor(.int8, [2], [0, 1]), axis: 0, blockSize: 2)
+        #expect(blocked == [-1, 1, 4, 6])
+        let perTensor = GraphRewrite.dequantize(x: x, scale: tensor(.float, [], floats([0.25])), zeroPoint: nil, axis: 0, blockSize: 0)
+        #expect(perTensor == [-0.5, 0.5, 0.75, 1])
+        let x2 = tensor(.uint8, [2, 2], [1, 2, 3, 4])
+        let perAxis = GraphRewrite.dequantize(x: x2, scale: tensor(.float, [2], floats([1, 10])), zeroPoint: nil, axis: 0, blockSize: 0)
+        #expect(perAxis == [1, 2, 30, 40])
+    }
+}

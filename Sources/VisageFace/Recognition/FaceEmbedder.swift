@@ -39,12 +39,14 @@ public final class FaceEmbedder: @unchecked Sendable {
 
     /// Loads the model; SFace's file declares 29 unused inputs that ONNX Runtime would want fed and
     /// lists its batch-norm weights as inputs too, so a cached copy whose only input is the image is
-    /// what we load (GraphRewrite.removeUnusedInputs + removeInitializerInputs).
+    /// what we load, with its int8 weights dequantised once instead of on every run
+    /// (GraphRewrite.removeUnusedInputs + removeInitializerInputs + foldWeightDequantization).
     public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
                 cacheCapacity: Int = 256) throws {
-        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "data-input-only", cacheDirectory: derivedModels) {
+        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
             GraphRewrite.removeUnusedInputs(&$0)
             GraphRewrite.removeInitializerInputs(&$0)
+            GraphRewrite.foldWeightDequantization(&$0)
         }
         let session = try InferenceSession(modelPath: cleaned, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,

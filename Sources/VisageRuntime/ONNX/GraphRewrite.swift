@@ -66,6 +66,76 @@ public enum GraphRewrite {
         return removed
     }
 
+    /// Replaces every DequantizeLinear whose inputs are all constant int8/uint8 weights (per-tensor,
+    /// per-axis or blocked) by the float weights it would compute on each run. Weight-only
+    /// quantised models (SFace int8bq) otherwise dequantise all their weights for every frame;
+    /// folded, they run as plain float graphs. Returns the number of nodes folded.
+    @discardableResult
+    public static func foldWeightDequantization(_ model: inout Onnx_ModelProto) -> Int {
+        var initializers: [String: Onnx_TensorProto] = [:]
+        for t in model.graph.initializer { initializers[t.name] = t }
+        var folded: [Onnx_TensorProto] = []
+        var removedNodes = Set<Int>()
+        for (index, node) in model.graph.node.enumerated() where node.opType == "DequantizeLinear" && node.domain.isEmpty {
+            guard node.input.count >= 2, node.output.count == 1,
+                  let x = initializers[node.input[0]], let scale = initializers[node.input[1]],
+                  let weights = dequantize(x: x, scale: scale, zeroPoint: node.input.count > 2 ? initializers[node.input[2]] : nil,
+                                           axis: node.attribute.first { $0.name == "axis" }.map { Int($0.i) } ?? 1,
+                                           blockSize: node.attribute.first { $0.name == "block_size" }.map { Int($0.i) } ?? 0)
+            else { continue }
+            var tensor = Onnx_TensorProto()
+            tensor.name = node.output[0]
+            tensor.dims = x.dims
+            tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+            tensor.rawData = weights.withUnsafeBufferPointer { Data(buffer: $0) }
+            folded.append(tensor)
+            removedNodes.insert(index)
+        }
+        guard !folded.isEmpty else { return 0 }
+        model.graph.node = model.graph.node.enumerated().filter { !removedNodes.contains($0.offset) }.map(\.element)
+        let stillUsed = Set(model.graph.node.flatMap(\.input)).union(model.graph.output.map(\.name))
+        model.graph.initializer.removeAll { !stillUsed.contains($0.name) }
+        model.graph.initializer += folded
+        model.graph.input.removeAll { !stillUsed.contains($0.name) }
+        return folded.count
+    }
+
+    /// (x − zero_point) · scale with ONNX's broadcasting rules for DequantizeLinear (opset 21).
+    static func dequantize(x: Onnx_TensorProto, scale: Onnx_TensorProto, zeroPoint: Onnx_TensorProto?, axis: Int, blockSize: Int) -> [Float]? {
+        let int8 = Int32(Onnx_TensorProto.DataType.int8.rawValue), uint8 = Int32(Onnx_TensorProto.DataType.uint8.rawValue)
+        guard x.dataType == int8 || x.dataType == uint8, !x.rawData.isEmpty,
+              scale.dataType == Int32(Onnx_TensorProto.DataType.float.rawValue), !scale.rawData.isEmpty else { return nil }
+        func values(_ t: Onnx_TensorProto) -> [Float] {
+            t.dataType == int8 ? t.rawData.map { Float(Int8(bitPattern: $0)) } : t.rawData.map { Float($0) }
+        }
+        let q = values(x)
+        let scales: [Float] = scale.rawData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let zeros: [Float] = zeroPoint.map(values) ?? [Float](repeating: 0, count: scales.count)
+        guard zeros.count == scales.count else { return nil }
+        let dims = x.dims.map { Int($0) }
+        let rank = dims.count
+        let a = axis < 0 ? axis + rank : axis
+        guard q.count == dims.reduce(1, *) else { return nil }
+        if scales.count == 1 { return q.map { ($0 - zeros[0]) * scales[0] } }
+        guard a >= 0, a < rank else { return nil }
+        let inner = dims[(a + 1)...].reduce(1, *), axisDim = dims[a]
+        let scaleAxis = blockSize > 0 ? (axisDim + blockSize - 1) / blockSize : axisDim
+        guard scales.count == (blockSize > 0 ? q.count / axisDim * scaleAxis : axisDim) else { return nil }
+        var out = [Float](repeating: 0, count: q.count)
+        for i in q.indices {
+            let c = (i / inner) % axisDim
+            let s: Int
+            if blockSize > 0 {
+                let outer = i / (axisDim * inner), innerIndex = i % inner
+                s = outer * scaleAxis * inner + (c / blockSize) * inner + innerIndex
+            } else {
+                s = c
+            }
+            out[i] = (q[i] - zeros[s]) * scales[s]
+        }
+        return out
+    }
+
     /// The path of `source` rewritten by `transform`, cached in `cacheDirectory` under a name that
     /// changes when the source file changes. Written atomically; later calls reuse the file.
     public static func cached(source: String, variant: String, cacheDirectory: URL,
