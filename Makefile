@@ -21,7 +21,7 @@ build: setup
 build-debug: setup
 	$(SWIFT) build --build-tests
 
-## run: set up, install the default (MIT-licensed) detector, detect faces in the bundled sample
+## run: set up, install the default models, detect faces in the bundled sample, swap it onto the other sample
 run: build
 	@mkdir -p $(OUT)
 	@# Official URL first; a developer/CI checkout without internet falls back to ../shared/models.
@@ -30,6 +30,10 @@ run: build
 	  VISAGE_MODEL_MIRROR="$(abspath ../shared/models)" $(RELEASE_BIN) models install yunet-2023mar; }
 	$(RELEASE_BIN) detect $(SAMPLE) --draw $(OUT)/obama-faces.png
 	@echo "annotated image: $(OUT)/obama-faces.png"
+	@$(RELEASE_BIN) models install pfld-68 sface-2021dec-int8bq >/dev/null 2>&1 || \
+	  VISAGE_MODEL_MIRROR="$(abspath ../shared/models)" $(RELEASE_BIN) models install pfld-68 sface-2021dec-int8bq >/dev/null
+	$(RELEASE_BIN) swap -s Samples/obama.jpg -t Samples/biden.jpg -o $(OUT)/obama-on-biden.png
+	$(RELEASE_BIN) compare Samples/obama.jpg $(OUT)/obama-on-biden.png
 
 ## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
 test: build-debug

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "VisageMedia", targets: ["VisageMedia"]),
         .library(name: "VisageRuntime", targets: ["VisageRuntime"]),
         .library(name: "VisageFace", targets: ["VisageFace"]),
+        .library(name: "VisageSwap", targets: ["VisageSwap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,10 +61,14 @@ let package = Package(
             name: "VisageFace",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime"]
         ),
+        .target(
+            name: "VisageSwap",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace"]
+        ),
         .executableTarget(
             name: "visage",
             dependencies: [
-                "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
+                "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,6 +79,7 @@ let package = Package(
             "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "VisageFaceTests", dependencies: ["VisageFace"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
     ],
     cxxLanguageStandard: .cxx17

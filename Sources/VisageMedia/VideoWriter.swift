@@ -39,12 +39,12 @@ public final class VideoWriter: @unchecked Sendable {
                          "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "\(width)x\(height)", "-r", String(fps), "-i", "-"]
         if let audioFrom {
             // Copy the audio bit-exactly when the container takes its codec; otherwise (WMA into
-            // MP4, say) re-encode it to AAC rather than lose it.
+            // MP4, say) re-encode it to AAC rather than lose it. No -shortest: the output keeps the
+            // input's full audio, so its duration matches the input's.
             let codec = VideoWriter.audioCodec(of: audioFrom)
             let copyable = codec.map { VideoWriter.mp4AudioCodecs.contains($0) } ?? true
             arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a:0?"]
             arguments += copyable ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k"]
-            arguments += ["-shortest"]
         }
         arguments += ["-c:v", encoder]
         if encoder == "libx264" || encoder == "libx265" { arguments += ["-crf", String(quality), "-preset", "veryfast"] }

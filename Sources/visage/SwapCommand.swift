@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import VisageCore
+import VisageFace
+import VisageMedia
+import VisageRuntime
+import VisageSwap
+
+struct Swap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put the face from a source photo onto the faces of a target image or video (audio kept).")
+
+    @Option(name: [.short, .customLong("source")], help: "Photo with the face to use.")
+    var source: String
+
+    @Option(name: [.short, .customLong("target")], help: "Image or video whose faces are replaced.")
+    var target: String
+
+    @Option(name: [.short, .customLong("output")], help: "Output file (.png/.jpg for images, .mp4/.mov for videos).")
+    var output: String
+
+    @Flag(help: "Swap every face (default: the largest).")
+    var manyFaces = false
+
+    @Option(help: "Keep the target's mouth: 0 (off) to 1 (generous).")
+    var mouthMask: Float = 0
+
+    @Option(help: "Blend strength of the swapped face, 0 to 1.")
+    var opacity: Float = 1
+
+    @Flag(help: "Skip the LAB colour transfer.")
+    var noColorCorrection = false
+
+    @Flag(inversion: .prefixedNo, help: "Copy the target video's audio into the output.")
+    var keepAudio = true
+
+    @Option(help: "FFmpeg video encoder: libx264, libx265, libvpx-vp9, h264_nvenc, hevc_videotoolbox, ...")
+    var videoEncoder: String = "libx264"
+
+    @Option(help: "Video quality, CRF-like: 0 (best) to 51.")
+    var videoQuality: Int = 18
+
+    @Option(help: "Videos: run the detector every N frames, track with landmarks in between.")
+    var detectEvery: Int = 5
+
+    @Option(help: "Face detector model id.")
+    var detector: String = DetectorFactory.defaultModel
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard (0...1).contains(mouthMask), (0...1).contains(opacity) else { throw ValidationError("--mouth-mask and --opacity take values from 0 to 1") }
+        guard (0...51).contains(videoQuality), detectEvery >= 1 else { throw ValidationError("--video-quality is 0...51 and --detect-every ≥ 1") }
+    }
+
+    func run() throws {
+        if runtime.verbose { VisageLog.setLevel(.debug) }
+        try ImageIO.checkReadableFile(source)
+        try ImageIO.checkReadableFile(target)
+        let inputs = [source, target].map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+        let out = URL(fileURLWithPath: output).standardizedFileURL
+        if inputs.contains(out.resolvingSymlinksInPath().path) {
+            throw VisageError.invalidArgument("the output \(output) is one of the inputs; choose another path (nothing was written)")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: out.deletingLastPathComponent().path, isDirectory: &isDir), isDir.boolValue else {
+            throw VisageError.writeFailed(path: output, reason: "directory \(out.deletingLastPathComponent().path) does not exist")
+        }
+        let video = MediaKind.isVideo(target)
+        if video != MediaKind.isVideo(output) {
+            throw VisageError.invalidArgument(video ? "the target is a video: the output must be .mp4 or .mov" : "the target is an image: the output must be an image file")
+        }
+
+        let config = try runtime.sessionConfig()
+        let store = ModelStore()
+        let faceDetector = try DetectorFactory.make(model: detector, store: store, config: config)
+        if let session = (faceDetector as? SCRFDDetector)?.session ?? (faceDetector as? YuNetDetector)?.session {
+            Banner.print(plan: session.plan)
+        }
+        let landmarker = try PFLDLandmarker.make(store: store, config: config)
+        let options = AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery)
+        let analyzer = try FaceAnalyzer(detector: faceDetector, landmarker: landmarker, embedder: nil, options: options)
+
+        let sourceImage = try ImageIO.read(source)
+        var timings = AnalysisTimings()
+        guard let sourceFace = try analyzer.analyze(sourceImage, timings: &timings).max(by: { $0.box.area < $1.box.area }),
+              let sourceLandmarks = sourceFace.landmarks else {
+            throw VisageError.invalidImage(path: source, reason: "no face found in the source image")
+        }
+        let swapper = LandmarkSwapper(mouthMask: mouthMask, colorTransfer: !noColorCorrection, opacity: opacity)
+        let swapFaces = { (frame: Image, faces: [AnalyzedFace]) throws -> Int in
+            let chosen = manyFaces ? faces : (faces.max(by: { $0.box.area < $1.box.area }).map { [$0] } ?? [])
+            for face in chosen {
+                guard let l = face.landmarks else { continue }
+                try swapper.swap(source: sourceImage, sourceLandmarks: sourceLandmarks, into: frame, targetLandmarks: l)
+            }
+            return chosen.count
+        }
+
+        if !video {
+            let frame = try ImageIO.read(target)
+            let faces = try analyzer.analyze(frame, timings: &timings)
+            let swapped = try swapFaces(frame, faces)
+            if swapped == 0 { FileHandle.standardError.write(Data("visage: warning: no face in \(target); the output is an unchanged copy\n".utf8)) }
+            try ImageIO.write(frame, to: output)
+            print("\(output): swapped \(swapped) face\(swapped == 1 ? "" : "s")")
+            return
+        }
+
+        let reader = try VideoReader(path: target)
+        let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
+                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil)
+        let progress = Progress(total: reader.frameCount, label: "swap")
+        var frames = 0, swappedFrames = 0
+        do {
+            while let frame = try reader.read() {
+                let (faces, _) = try analyzer.analyzeNext(frame, timings: &timings)
+                if try swapFaces(frame, faces) > 0 { swappedFrames += 1 }
+                try writer.write(frame)
+                frames += 1
+                progress.update(frames)
+            }
+            try writer.finish()
+        } catch {
+            writer.cancel()
+            throw error
+        }
+        progress.done()
+        if swappedFrames == 0 {
+            FileHandle.standardError.write(Data("visage: warning: no face found in \(target); the video was copied through unchanged\n".utf8))
+        }
+        print("\(output): \(frames) frames, faces swapped in \(swappedFrames)")
+    }
+}

