@@ -63,7 +63,8 @@ let package = Package(
         ),
         .target(
             name: "VisageSwap",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace"]
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .executableTarget(
             name: "visage",

@@ -46,11 +46,21 @@ struct Swap: ParsableCommand {
     @Option(help: "Face detector model id.")
     var detector: String = DetectorFactory.defaultModel
 
+    @Option(help: "landmark (no swap model, CPU real-time) or inswapper (insightface inswapper_128; needs inswapper-128 and arcface-w600k-r50).")
+    var swapper: String = "landmark"
+
+    @Option(help: "inswapper: path of the swap model instead of the installed inswapper-128.")
+    var swapModel: String?
+
+    @Option(help: "inswapper: path of the ArcFace model instead of the installed arcface-w600k-r50.")
+    var recognizerModel: String?
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         guard (0...1).contains(mouthMask), (0...1).contains(opacity) else { throw ValidationError("--mouth-mask and --opacity take values from 0 to 1") }
         guard (0...51).contains(videoQuality), detectEvery >= 1 else { throw ValidationError("--video-quality is 0...51 and --detect-every ≥ 1") }
+        guard ["landmark", "inswapper"].contains(swapper) else { throw ValidationError("--swapper is landmark or inswapper") }
     }
 
     func run() throws {
@@ -87,12 +97,24 @@ struct Swap: ParsableCommand {
               let sourceLandmarks = sourceFace.landmarks else {
             throw VisageError.invalidImage(path: source, reason: "no face found in the source image")
         }
-        let swapper = LandmarkSwapper(mouthMask: mouthMask, colorTransfer: !noColorCorrection, opacity: opacity)
+        let landmarkSwapper = LandmarkSwapper(mouthMask: mouthMask, colorTransfer: !noColorCorrection, opacity: opacity)
+        var neural: (model: INSwapper, latent: [Float])?
+        if swapper == "inswapper" {
+            let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
+            let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
+                                           config: config, derivedModels: store.derivedDirectory)
+            // The source identity is computed once for the whole run.
+            neural = (model, try model.latent(for: try arcface.embed(sourceImage, keypoints: sourceFace.keypoints)))
+        }
         let swapFaces = { (frame: Image, faces: [AnalyzedFace]) throws -> Int in
             let chosen = manyFaces ? faces : (faces.max(by: { $0.box.area < $1.box.area }).map { [$0] } ?? [])
             for face in chosen {
-                guard let l = face.landmarks else { continue }
-                try swapper.swap(source: sourceImage, sourceLandmarks: sourceLandmarks, into: frame, targetLandmarks: l)
+                if let neural {
+                    let swapped = try neural.model.swapCrop(frame, targetKeypoints: face.keypoints, latent: neural.latent)
+                    try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform)
+                } else if let l = face.landmarks {
+                    try landmarkSwapper.swap(source: sourceImage, sourceLandmarks: sourceLandmarks, into: frame, targetLandmarks: l)
+                }
             }
             return chosen.count
         }

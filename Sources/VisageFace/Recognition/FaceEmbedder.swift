@@ -43,11 +43,12 @@ public final class FaceEmbedder: @unchecked Sendable {
     /// (GraphRewrite.removeUnusedInputs + removeInitializerInputs + foldWeightDequantization).
     public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
                 cacheCapacity: Int = 256) throws {
-        let cleaned = try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
-            GraphRewrite.removeUnusedInputs(&$0)
-            GraphRewrite.removeInitializerInputs(&$0)
-            GraphRewrite.foldWeightDequantization(&$0)
-        }
+        let cleaned = profile.modelID != Profile.sface.modelID ? modelPath
+            : try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
+                GraphRewrite.removeUnusedInputs(&$0)
+                GraphRewrite.removeInitializerInputs(&$0)
+                GraphRewrite.foldWeightDequantization(&$0)
+            }
         let session = try InferenceSession(modelPath: cleaned, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
               let output = session.outputs.first else {
