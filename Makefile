@@ -37,6 +37,7 @@ run: build
 
 ## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
 test: build-debug
+	@scripts/setup-twins.sh
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log; status=$$?; \
 	  scripts/test-summary.sh .build/test.log; exit $$status
 

@@ -80,7 +80,7 @@ let package = Package(
             "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "VisageFaceTests", dependencies: ["VisageFace"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"]),
+        .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
     ],
     cxxLanguageStandard: .cxx17

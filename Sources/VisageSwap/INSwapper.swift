@@ -103,11 +103,10 @@ public enum INSwapperPasteBack {
         var toRegion = inverse
         toRegion.m[2] -= Double(x0)
         toRegion.m[5] -= Double(y0)
-        let fromRegion = try ImageOps.invertAffine(toRegion)
-        let fake = try ImageOps.warpAffine(crop, fromRegion, width: w, height: h)
+        let fake = try ImageOps.warpAffine(crop, toRegion, width: w, height: h)
         let white = Image(width: crop.width, height: crop.height, channels: 1, depth: .float32)
         white.baseAddress.initializeMemory(as: Float.self, repeating: 255, count: white.width * white.height)
-        let mask = try ImageOps.warpAffine(white, fromRegion, width: w, height: h)
+        let mask = try ImageOps.warpAffine(white, toRegion, width: w, height: h)
         var minX = w, minY = h, maxX = -1, maxY = -1
         for y in 0..<h {
             let row = mask.baseAddress.advanced(by: y * mask.stride).assumingMemoryBound(to: Float.self)

@@ -29,11 +29,10 @@ public struct PasteBack: Sendable {
         var toRegion = inverse
         toRegion.m[2] -= Double(x0)
         toRegion.m[5] -= Double(y0)
-        let fromRegion = toRegion.inverted!
-        let warped = try ImageOps.warpAffine(crop, fromRegion, width: w, height: h, interpolation: .linear, border: .constant)
+        let warped = try ImageOps.warpAffine(crop, toRegion, width: w, height: h, interpolation: .linear, border: .constant)
         let white = Image(width: crop.width, height: crop.height, channels: 1)
         white.baseAddress.initializeMemory(as: UInt8.self, repeating: 255, count: white.stride * white.height)
-        let mask = try ImageOps.warpAffine(white, fromRegion, width: w, height: h, interpolation: .linear, border: .constant)
+        let mask = try ImageOps.warpAffine(white, toRegion, width: w, height: h, interpolation: .linear, border: .constant)
 
         // insightface: binarise (> 20), erode by max(size/10, 10), blur with kernel 2·max(size/20, 5)+1,
         // where size = sqrt(area of the mask's bounding box).

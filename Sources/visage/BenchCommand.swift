@@ -4,9 +4,10 @@ import VisageCore
 import VisageFace
 import VisageMedia
 import VisageRuntime
+import VisageSwap
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self, BenchAnalyze.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self])
 }
 
 struct BenchDetect: ParsableCommand {
@@ -174,5 +175,82 @@ enum BenchFrames {
             try ImageOps.resize(portrait, into: frame.region(x: x, y: y, width: w, height: h)!, interpolation: .area)
         }
         return frame
+    }
+}
+
+struct BenchSwap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swap",
+        abstract: "Per-stage ms of a 960x540 one-face frame through detect, landmarks, swap, paste-back and encode hand-off.")
+
+    @Option(help: "landmark or inswapper.") var swapper: String = "landmark"
+    @Option(help: "inswapper: swap model path (e.g. .deps/twins/inswapper_128_twin.onnx).") var swapModel: String?
+    @Option(help: "inswapper: ArcFace model path.") var recognizerModel: String?
+    @Option(help: "Timed frames.") var runs: Int = 30
+    @Option(help: "Untimed warm-up frames.") var warmup: Int = 3
+    @Flag(help: "Print JSON on stdout.") var json = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let config = try runtime.sessionConfig()
+        let store = ModelStore()
+        let detector = try DetectorFactory.make(model: DetectorFactory.defaultModel, store: store, config: config)
+        let landmarker = try PFLDLandmarker.make(store: store, config: config)
+        let portraits = try SampleFiles.portraits().map { try ImageIO.read($0) }
+        let source = portraits[0]
+        let frame = try BenchFrames.grid(of: [portraits.count > 1 ? portraits[1] : portraits[0]], count: 1, width: 960, height: 540)
+        guard let sourceFace = try detector.detect(source).first, let targetFace = try detector.detect(frame).first else {
+            throw VisageError.invalidArgument("the bench frames have no face")
+        }
+        let sourceLandmarks = try landmarker.landmarks(in: source, boxes: [sourceFace.box])[0]
+        var neural: (INSwapper, [Float], FaceEmbedder)?
+        if swapper == "inswapper" {
+            let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
+            let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
+                                           config: config, derivedModels: store.derivedDirectory)
+            neural = (model, try model.latent(for: try arcface.embed(source, keypoints: sourceFace.keypoints)), arcface)
+        }
+        let landmarkSwapper = LandmarkSwapper()
+        let encodePath = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-swap-\(UUID().uuidString).mp4").path
+        let writer = try VideoWriter(path: encodePath, width: frame.width, height: frame.height, fps: 30)
+        defer { writer.cancel() }
+        var stages: [String: [Double]] = [:]
+        for i in 0..<(warmup + runs) {
+            let work = frame.copy()
+            var clock = ContinuousClock.now
+            func lap(_ name: String) {
+                let now = ContinuousClock.now
+                let d = (now - clock).components
+                if i >= warmup { stages[name, default: []].append(Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15) }
+                clock = now
+            }
+            let face = try detector.detect(work).first ?? targetFace
+            lap("detect")
+            let landmarks = try landmarker.landmarks(in: work, boxes: [face.box])[0]
+            lap("landmarks")
+            if let (model, latent, arcface) = neural {
+                _ = try arcface.embed(source, keypoints: sourceFace.keypoints)   // cached after the first frame
+                lap("embed_cached")
+                let swapped = try model.swapCrop(work, targetKeypoints: face.keypoints, latent: latent)
+                lap("align_and_swap_model")
+                try INSwapperPasteBack.paste(swapped.crop, into: work, transform: swapped.transform)
+                lap("paste_back_mask")
+            } else {
+                try landmarkSwapper.swap(source: source, sourceLandmarks: sourceLandmarks, into: work, targetLandmarks: landmarks)
+                lap("warp_colour_blend")
+            }
+            try writer.write(work)
+            lap("encode_handoff")
+        }
+        let medians = stages.mapValues { Stats.r(Stats.percentile($0, 50)) }
+        let perFrame = stages.values.reduce(0) { $0 + Stats.percentile($1, 50) }
+        if json {
+            try JSONOutput.print(["benchmark": "swap", "swapper": swapper, "frame": [960, 540], "runs": runs, "median_ms": medians,
+                                  "fps": Stats.r(1000 / perFrame), "cpu": Platform.cpuModel])
+        } else {
+            print("swap (\(swapper)) 960x540, 1 face, \(runs) frames: median ms per stage")
+            for (name, value) in medians.sorted(by: { $0.key < $1.key }) { print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: "%8.2f", value)) }
+            print(String(format: "  end to end ≈ %.1f FPS", 1000 / perFrame))
+        }
     }
 }
