@@ -27,6 +27,8 @@ public enum VisageError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidArgument(String)
     /// An error reported by OpenCV, turned into a Swift error at the bridge.
     case openCV(String)
+    /// The user pressed Ctrl-C (or the process got SIGTERM); partial outputs were discarded.
+    case interrupted
 
     public var description: String {
         switch self {
@@ -52,6 +54,7 @@ public enum VisageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .runtime(let message): return "ONNX Runtime: \(message)"
         case .invalidArgument(let message): return message
         case .openCV(let message): return message
+        case .interrupted: return "interrupted; no partial output was left behind"
         }
     }
 }

@@ -18,13 +18,17 @@ public final class VideoWriter: @unchecked Sendable {
     ///   - encoder: an FFmpeg video encoder (libx264, h264_nvenc, hevc_videotoolbox, ...).
     ///   - quality: CRF-like quality, 0 (best) to 51.
     ///   - audioFrom: a file whose audio track is copied into the output, if it has one.
+    ///   - label: container metadata marking the video as synthetic (SyntheticMediaLabel), if set.
     public init(path: String, width: Int, height: Int, fps: Double, encoder: String = "libx264", quality: Int = 18,
-                audioFrom: String? = nil) throws {
+                audioFrom: String? = nil, label: String? = nil) throws {
         guard width > 0, height > 0, fps > 0, fps.isFinite else {
             throw VisageError.invalidArgument("video size \(width)x\(height) at \(fps) fps is not writable")
         }
         guard let ffmpeg = VideoWriter.ffmpegPath() else {
             throw VisageError.writeFailed(path: path, reason: "ffmpeg not found on PATH (apt install ffmpeg / brew install ffmpeg)")
+        }
+        if !VideoWriter.hasEncoder(encoder, ffmpeg: ffmpeg) {
+            throw VisageError.invalidArgument("this ffmpeg has no '\(encoder)' encoder; try libx264 (see `visage doctor` for the hardware encoders found)")
         }
         let destination = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
@@ -46,6 +50,7 @@ public final class VideoWriter: @unchecked Sendable {
             arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a:0?"]
             arguments += copyable ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k"]
         }
+        if let label { arguments += ["-metadata", "comment=\(label)", "-metadata", "description=\(label)"] }
         arguments += ["-c:v", encoder]
         if encoder == "libx264" || encoder == "libx265" { arguments += ["-crf", String(quality), "-preset", "veryfast"] }
         // Odd sizes cannot be yuv420p: pad by one pixel instead of failing.
@@ -109,6 +114,20 @@ public final class VideoWriter: @unchecked Sendable {
     private func readErrors() -> String {
         let text = String(decoding: errorLog.fileHandleForReading.availableData, as: UTF8.self)
         return text.split(separator: "\n").suffix(3).joined(separator: " / ")
+    }
+
+    /// Whether `ffmpeg -encoders` lists this encoder.
+    static func hasEncoder(_ name: String, ffmpeg: String) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ffmpeg)
+        process.arguments = ["-hide_banner", "-encoders"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return true }   // cannot tell: let ffmpeg itself report
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.split(separator: "\n").contains { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == Substring(name) }
     }
 
     static let mp4AudioCodecs: Set<String> = ["aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"]

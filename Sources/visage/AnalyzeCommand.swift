@@ -109,6 +109,7 @@ struct Analyze: ParsableCommand {
         let progress = Progress(total: maxFrames > 0 ? min(maxFrames, reader.frameCount) : reader.frameCount, label: "analyze")
         do {
             while maxFrames == 0 || index < maxFrames, let frame = try reader.read() {
+                try Interrupt.check()
                 let (faces, frameEvents) = try analyzer.analyzeNext(frame, timings: &timings)
                 faces.compactMap(\.id).forEach { ids.insert($0) }
                 let record: [String: Any] = ["frame": index, "time": reader.fps > 0 ? Double(index) / reader.fps : 0, "faces": faces.map(FaceJSON.encode)]

