@@ -74,9 +74,16 @@ public final class VideoWriter: @unchecked Sendable {
         guard frame.width == width, frame.height == height, frame.channels == 3, frame.depth == .uint8 else {
             throw VisageError.invalidArgument("frame \(frame.width)x\(frame.height)x\(frame.channels) does not match the video \(width)x\(height)x3")
         }
-        var data = Data(capacity: width * height * 3)
-        for y in 0..<height {
-            data.append(frame.baseAddress.advanced(by: y * frame.stride).assumingMemoryBound(to: UInt8.self), count: width * 3)
+        let data: Data
+        if frame.stride == width * 3 {
+            // Contiguous rows go to the pipe straight from the frame's memory.
+            data = Data(bytesNoCopy: frame.baseAddress, count: width * height * 3, deallocator: .none)
+        } else {
+            var packed = Data(capacity: width * height * 3)
+            for y in 0..<height {
+                packed.append(frame.baseAddress.advanced(by: y * frame.stride).assumingMemoryBound(to: UInt8.self), count: width * 3)
+            }
+            data = packed
         }
         do { try input.write(contentsOf: data) } catch {
             throw VisageError.writeFailed(path: path, reason: "ffmpeg stopped accepting frames: \(readErrors())")

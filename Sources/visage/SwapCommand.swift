@@ -86,7 +86,9 @@ struct Swap: ParsableCommand {
 
         let config = try runtime.sessionConfig()
         let store = ModelStore()
-        let faceDetector = try DetectorFactory.make(model: detector, store: store, config: config)
+        // Videos: the detector sees at most 640 px (faces in video are large enough; detection stays cheap).
+        let detection = MediaKind.isVideo(target) ? DetectionOptions(maxInputSide: 640) : DetectionOptions()
+        let faceDetector = try DetectorFactory.make(model: detector, store: store, options: detection, config: config)
         if let session = (faceDetector as? SCRFDDetector)?.session ?? (faceDetector as? YuNetDetector)?.session {
             Banner.print(plan: session.plan)
         }
