@@ -59,7 +59,8 @@ let package = Package(
         ),
         .target(
             name: "VisageFace",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime"]
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "VisageSwap",
@@ -79,7 +80,9 @@ let package = Package(
         .testTarget(name: "VisageRuntimeTests", dependencies: [
             "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .testTarget(name: "VisageFaceTests", dependencies: ["VisageFace"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisageFaceTests", dependencies: [
+            "VisageFace", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
     ],

@@ -22,7 +22,12 @@ struct AnalysisModelOptions: ParsableArguments {
         }
         let landmarker = options.landmarks || options.pose ? try PFLDLandmarker.make(store: store, config: config) : nil
         let embedder = identity ? try FaceEmbedder.make(model: recognizer, store: store, config: config) : nil
-        return try FaceAnalyzer(detector: detector, landmarker: landmarker, embedder: embedder, options: options)
+        let analyzer = try FaceAnalyzer(detector: detector, landmarker: landmarker, embedder: embedder, options: options)
+        // insightface's 106-point model joins in when the user installed it (non-commercial weights).
+        if let entry = try? ModelCatalog.entry("insightface-2d106det"), store.isInstalled(entry) {
+            analyzer.landmarker106 = try Insightface106Landmarker(modelPath: store.location(of: entry.primaryFile, in: entry).path, config: config)
+        }
+        return analyzer
     }
 }
 
@@ -180,6 +185,7 @@ enum FaceJSON {
         ]
         if let id = face.id { out["id"] = id; out["tracked"] = face.tracked }
         if let l = face.landmarks { out["landmarks"] = l.map { [JSONOutput.round($0.x), JSONOutput.round($0.y)] } }
+        if let l = face.landmarks106 { out["landmarks_106"] = l.map { [JSONOutput.round($0.x), JSONOutput.round($0.y)] } }
         if let p = face.pose {
             out["pose"] = ["yaw": JSONOutput.round(p.yaw), "pitch": JSONOutput.round(p.pitch), "roll": JSONOutput.round(p.roll),
                            "translation_mm": p.translation.map { JSONOutput.round($0, 1) }]

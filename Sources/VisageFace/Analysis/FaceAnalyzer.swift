@@ -12,6 +12,8 @@ public struct AnalyzedFace: Sendable, Codable {
     public var score: Float
     public var keypoints: [Point]
     public var landmarks: [Point]?
+    /// insightface 2d106det points, when that model is installed and asked for.
+    public var landmarks106: [Point]?
     public var pose: HeadPose?
     public var embedding: [Float]?
     /// True when the box came from the previous frame's landmarks rather than the detector.
@@ -51,6 +53,8 @@ public final class FaceAnalyzer: @unchecked Sendable {
     public let poseEstimator: HeadPoseEstimator
     public let options: AnalysisOptions
     public let tracker: FaceTracker
+    /// Optional insightface 106-point model (still images).
+    public var landmarker106: Insightface106Landmarker?
     private var frameIndex = 0
     private var needsDetection = true
     /// Per track: the detector box expressed relative to the landmark bounds, so boxes propagated
@@ -80,6 +84,10 @@ public final class FaceAnalyzer: @unchecked Sendable {
         timings.detect += clock.elapsedMilliseconds()
         var faces = detected.map { AnalyzedFace(id: nil, box: $0.box, score: $0.score, keypoints: $0.keypoints, tracked: false) }
         try describe(&faces, in: image, timings: &timings)
+        if let landmarker106 {
+            let all = try landmarker106.landmarks(in: image, boxes: faces.map(\.box))
+            for i in faces.indices { faces[i].landmarks106 = all[i] }
+        }
         if !options.embeddings { for i in faces.indices { faces[i].embedding = nil } }
         return faces
     }
