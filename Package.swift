@@ -84,7 +84,7 @@ let package = Package(
             "VisageFace", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore"]),
+        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -10,8 +10,11 @@ struct Swap: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Put the face from a source photo onto the faces of a target image or video (audio kept).")
 
-    @Option(name: [.short, .customLong("source")], help: "Photo with the face to use.")
-    var source: String
+    @Option(name: [.short, .customLong("source")], help: "Photo with the face to use (optional with --map-faces).")
+    var source: String?
+
+    @Option(parsing: .upToNextOption, help: "SOURCE=REFERENCE pairs: target faces that look like the person in REFERENCE get the face from SOURCE (others are left alone).")
+    var mapFaces: [String] = []
 
     @Option(name: [.short, .customLong("target")], help: "Image or video whose faces are replaced.")
     var target: String
@@ -61,6 +64,8 @@ struct Swap: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        if source == nil && mapFaces.isEmpty { throw ValidationError("give a source face with -s or pairs with --map-faces SRC=REF") }
+        if mapFaces.contains(where: { $0.split(separator: "=").count != 2 }) { throw ValidationError("--map-faces takes SOURCE=REFERENCE pairs") }
         guard (0...1).contains(mouthMask), (0...1).contains(opacity) else { throw ValidationError("--mouth-mask and --opacity take values from 0 to 1") }
         guard (0...51).contains(videoQuality), detectEvery >= 1 else { throw ValidationError("--video-quality is 0...51 and --detect-every ≥ 1") }
         guard ["landmark", "inswapper"].contains(swapper) else { throw ValidationError("--swapper is landmark or inswapper") }
@@ -68,9 +73,9 @@ struct Swap: ParsableCommand {
 
     func run() throws {
         if runtime.verbose { VisageLog.setLevel(.debug) }
-        try ImageIO.checkReadableFile(source)
-        try ImageIO.checkReadableFile(target)
-        let inputs = [source, target].map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+        let pairs = mapFaces.map { $0.split(separator: "=").map(String.init) }
+        for path in [source].compactMap({ $0 }) + pairs.flatMap({ $0 }) + [target] { try ImageIO.checkReadableFile(path) }
+        let inputs = ([source, target].compactMap { $0 } + pairs.flatMap { $0 }).map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
         let out = URL(fileURLWithPath: output).standardizedFileURL
         if inputs.contains(out.resolvingSymlinksInPath().path) {
             throw VisageError.invalidArgument("the output \(output) is one of the inputs; choose another path (nothing was written)")
@@ -96,32 +101,68 @@ struct Swap: ParsableCommand {
         let options = AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery)
         let analyzer = try FaceAnalyzer(detector: faceDetector, landmarker: landmarker, embedder: nil, options: options)
 
-        let sourceImage = try ImageIO.read(source)
+        // Every source identity, computed once for the whole run.
+        struct SourceIdentity {
+            let path: String
+            let image: Image
+            let face: AnalyzedFace
+            var latent: [Float]? = nil
+            var reference: [Float]? = nil
+        }
         var timings = AnalysisTimings()
-        guard let sourceFace = try analyzer.analyze(sourceImage, timings: &timings).max(by: { $0.box.area < $1.box.area }),
-              let sourceLandmarks = sourceFace.landmarks else {
-            throw VisageError.invalidImage(path: source, reason: "no face found in the source image")
+        func identity(_ path: String) throws -> SourceIdentity {
+            let image = try ImageIO.read(path)
+            guard let face = try analyzer.analyze(image, timings: &timings).max(by: { $0.box.area < $1.box.area }), face.landmarks != nil else {
+                throw VisageError.invalidImage(path: path, reason: "no face found in the source image")
+            }
+            return SourceIdentity(path: path, image: image, face: face)
+        }
+        var identities = try (pairs.isEmpty ? [source!] : pairs.map { $0[0] }).map(identity)
+        // --map-faces: who is who in the target is decided by SFace similarity to the reference photos.
+        let recognizer = pairs.isEmpty ? nil : try FaceEmbedder.make(store: store, config: config)
+        if let recognizer {
+            for (i, pair) in pairs.enumerated() {
+                let ref = try identity(pair[1])
+                identities[i].reference = try recognizer.embed(ref.image, keypoints: ref.face.keypoints)
+            }
         }
         let landmarkSwapper = LandmarkSwapper(mouthMask: mouthMask, colorTransfer: !noColorCorrection, opacity: opacity)
-        var neural: (model: INSwapper, latent: [Float])?
+        var neuralModel: INSwapper?
         if swapper == "inswapper" {
             let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
             let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
                                            config: config, derivedModels: store.derivedDirectory)
-            // The source identity is computed once for the whole run.
-            neural = (model, try model.latent(for: try arcface.embed(sourceImage, keypoints: sourceFace.keypoints)))
+            for i in identities.indices {
+                identities[i].latent = try model.latent(for: try arcface.embed(identities[i].image, keypoints: identities[i].face.keypoints))
+            }
+            neuralModel = model
+        }
+        var decided: [Int: Int?] = [:]   // track id → identity index (nil: leave that face alone)
+        func assignment(_ face: AnalyzedFace, in frame: Image) throws -> Int? {
+            guard let recognizer else { return 0 }
+            if let id = face.id, let known = decided[id] { return known }
+            let embedding = try recognizer.embed(frame, keypoints: face.keypoints)
+            let scored = identities.indices.map { ($0, FaceEmbedder.similarity(embedding, identities[$0].reference!)) }
+            let best = scored.max { $0.1 < $1.1 }
+            let choice = best.flatMap { $0.1 >= recognizer.profile.threshold ? $0.0 : nil }
+            if let id = face.id { decided[id] = choice }
+            return choice
         }
         let swapFaces = { (frame: Image, faces: [AnalyzedFace]) throws -> Int in
-            let chosen = manyFaces ? faces : (faces.max(by: { $0.box.area < $1.box.area }).map { [$0] } ?? [])
+            let chosen = manyFaces || recognizer != nil ? faces : (faces.max(by: { $0.box.area < $1.box.area }).map { [$0] } ?? [])
+            var count = 0
             for face in chosen {
-                if let neural {
-                    let swapped = try neural.model.swapCrop(frame, targetKeypoints: face.keypoints, latent: neural.latent)
+                guard let who = try assignment(face, in: frame) else { continue }
+                let source = identities[who]
+                if let neuralModel, let latent = source.latent {
+                    let swapped = try neuralModel.swapCrop(frame, targetKeypoints: face.keypoints, latent: latent)
                     try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform)
                 } else if let l = face.landmarks {
-                    try landmarkSwapper.swap(source: sourceImage, sourceLandmarks: sourceLandmarks, into: frame, targetLandmarks: l)
+                    try landmarkSwapper.swap(source: source.image, sourceLandmarks: source.face.landmarks!, into: frame, targetLandmarks: l)
                 }
+                count += 1
             }
-            return chosen.count
+            return count
         }
 
         if !video {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VisageMedia
 
 @Suite struct SwapCLITests {
     static func probe(_ path: String) throws -> String {
@@ -25,6 +26,28 @@ import Testing
         let j = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/biden.jpg", "-o", jpeg.path, "--watermark"])
         #expect(j.status == 0)
         #expect(try Data(contentsOf: jpeg).range(of: Data("synthetic-media: altered by Visage".utf8)) != nil, "JPEG comment label")
+    }
+
+    /// --map-faces: only the target face that matches the reference photo is replaced.
+    @Test func mapFacesReplacesOnlyTheMatchingPerson() throws {
+        let out = try CLI.temporaryDirectory().appendingPathComponent("mapped.png")
+        let both = CLI.media("images/face_recognition/obama_and_biden.jpg")
+        let r = try CLI.run(["swap", "--map-faces", "Samples/biden.jpg=" + CLI.media("images/face_recognition/obama2.jpg"), "-t", both, "-o", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("swapped 1 face"))
+        // Obama stands on the right of this photo (x ≈ 1140–1320), Biden on the left (x ≈ 760–930).
+        let detect = try CLI.run(["detect", out.path, "--json"])
+        let faces = (detect.json?["results"] as? [[String: Any]])?.first?["faces"] as? [[String: Any]] ?? []
+        #expect(faces.count >= 2)
+        // Changed pixels: many in Obama's half, none in Biden's.
+        let before = try ImageIO.read(both), after = try ImageIO.read(out.path)
+        var left = 0, right = 0
+        for y in stride(from: 0, to: before.height, by: 2) {
+            for x in stride(from: 0, to: before.width, by: 2) where before.byte(x: x, y: y, channel: 1) != after.byte(x: x, y: y, channel: 1) {
+                if x < 1040 { left += 1 } else { right += 1 }
+            }
+        }
+        #expect(left == 0 && right > 1000, "changed: \(left) left, \(right) right")
     }
 
     @Test func swapsAVideoKeepingAudioFpsAndFrames() throws {
