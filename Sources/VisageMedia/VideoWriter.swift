@@ -13,6 +13,12 @@ public final class VideoWriter: @unchecked Sendable {
     private let input: FileHandle
     private let errorLog: Pipe
     private var finished = false
+    /// Frames go to ffmpeg from this queue, so the caller's loop never waits on the encoder;
+    /// `inFlight` bounds how many frames may wait (memory stays flat when the encoder is slower).
+    private let queue = DispatchQueue(label: "visage.video-writer")
+    private let inFlight = DispatchSemaphore(value: 8)
+    private let errorLock = NSLock()
+    private var writeError: VisageError?
 
     /// - Parameters:
     ///   - encoder: an FFmpeg video encoder (libx264, h264_nvenc, hevc_videotoolbox, ...).
@@ -69,11 +75,25 @@ public final class VideoWriter: @unchecked Sendable {
         try process.run()
     }
 
-    /// Appends one frame (must have the writer's size, 3 channels, 8 bits).
+    /// Queues one frame (must have the writer's size, 3 channels, 8 bits). The frame's pixels must
+    /// not change afterwards (it is encoded asynchronously); errors surface on a later call or `finish`.
     public func write(_ frame: Image) throws {
         guard frame.width == width, frame.height == height, frame.channels == 3, frame.depth == .uint8 else {
             throw VisageError.invalidArgument("frame \(frame.width)x\(frame.height)x\(frame.channels) does not match the video \(width)x\(height)x3")
         }
+        if let error = pendingError() { throw error }
+        inFlight.wait()
+        queue.async { [self] in
+            defer { inFlight.signal() }
+            guard pendingError() == nil else { return }
+            do { try send(frame) } catch let e as VisageError { setError(e) } catch { setError(.writeFailed(path: path, reason: "\(error)")) }
+        }
+    }
+
+    private func pendingError() -> VisageError? { errorLock.lock(); defer { errorLock.unlock() }; return writeError }
+    private func setError(_ e: VisageError) { errorLock.lock(); if writeError == nil { writeError = e }; errorLock.unlock() }
+
+    private func send(_ frame: Image) throws {
         let data: Data
         if frame.stride == width * 3 {
             // Contiguous rows go to the pipe straight from the frame's memory.
@@ -94,7 +114,13 @@ public final class VideoWriter: @unchecked Sendable {
     public func finish() throws {
         guard !finished else { return }
         finished = true
+        queue.sync {}   // every queued frame has been handed to ffmpeg
         try? input.close()
+        if let error = pendingError() {
+            process.waitUntilExit()
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             try? FileManager.default.removeItem(at: temporary)
@@ -110,6 +136,8 @@ public final class VideoWriter: @unchecked Sendable {
     public func cancel() {
         guard !finished else { return }
         finished = true
+        setError(.interrupted)   // queued frames are dropped
+        queue.sync {}
         try? input.close()
         process.terminate()
         process.waitUntilExit()

@@ -182,8 +182,10 @@ struct Swap: ParsableCommand {
                                      label: SyntheticMediaLabel.text(operation: "face swap"))
         let progress = Progress(total: reader.frameCount, label: "swap")
         var frames = 0, swappedFrames = 0
+        let decoder = FramePrefetcher(reader)
+        defer { decoder.stop() }
         do {
-            while let frame = try reader.read() {
+            while let frame = try decoder.next() {
                 try Interrupt.check()
                 let (faces, _) = try analyzer.analyzeNext(frame, timings: &timings)
                 if try swapFaces(frame, faces) > 0 { swappedFrames += 1 }
