@@ -33,6 +33,7 @@ run: build
 	@$(RELEASE_BIN) models install pfld-68 sface-2021dec-int8bq >/dev/null 2>&1 || \
 	  VISAGE_MODEL_MIRROR="$(abspath ../shared/models)" $(RELEASE_BIN) models install pfld-68 sface-2021dec-int8bq >/dev/null
 	$(RELEASE_BIN) swap -s Samples/obama.jpg -t Samples/biden.jpg -o $(OUT)/obama-on-biden.png
+	$(RELEASE_BIN) swap -s Samples/obama.jpg -t Samples/astronaut.png -o $(OUT)/obama-on-astronaut.png
 	$(RELEASE_BIN) compare Samples/obama.jpg $(OUT)/obama-on-biden.png
 
 ## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)

@@ -92,7 +92,8 @@ public final class INSwapper: @unchecked Sendable {
 /// back, values > 20 set to 255 (lower edge values kept), erosion by max(size/10, 10), Gaussian blur
 /// with kernel 2·max(size/20, 5)+1, mask/255, blend in float32 and truncate to uint8.
 public enum INSwapperPasteBack {
-    public static func paste(_ crop: Image, into frame: Image, transform: Affine2D) throws {
+    /// - Parameter opacity: 1 is insightface's paste; lower values let the target show through.
+    public static func paste(_ crop: Image, into frame: Image, transform: Affine2D, opacity: Float = 1) throws {
         guard let inverse = transform.inverted else { throw VisageError.invalidArgument("singular alignment matrix") }
         let corners = [Point(0, 0), Point(Float(crop.width), 0), Point(0, Float(crop.height)), Point(Float(crop.width), Float(crop.height))].map(inverse.apply)
         let x0 = max(0, Int(floor(corners.map(\.x).min()!)) - 2), y0 = max(0, Int(floor(corners.map(\.y).min()!)) - 2)
@@ -126,7 +127,7 @@ public enum INSwapperPasteBack {
             let f = fake.baseAddress.advanced(by: y * fake.stride).assumingMemoryBound(to: UInt8.self)
             let t = target.baseAddress.advanced(by: y * target.stride).assumingMemoryBound(to: UInt8.self)
             for x in 0..<w {
-                let a = m[x] / 255
+                let a = opacity == 1 ? m[x] / 255 : m[x] / 255 * opacity
                 guard a > 0 else { continue }
                 for c in 0..<3 {
                     let i = x * 3 + c

@@ -46,7 +46,7 @@ public struct LandmarkSwapper: Sendable {
 
         // 3. Colour transfer in LAB over the masked pixels.
         let targetCopy = region.copy()
-        if colorTransfer { try transferColour(from: targetCopy, to: warped, mask: mask) }
+        if colorTransfer { try FaceRetouch.matchColour(of: warped, to: targetCopy, mask: mask) }
 
         // 4. Poisson blend, then a feathered composite so the edge never shows.
         let size = Int(max(bounds.width, bounds.height))
@@ -100,51 +100,14 @@ public struct LandmarkSwapper: Sendable {
         }
     }
 
-    /// Clears the inner-lip polygon (landmarks 60–67), grown by `scale`, from the mask.
+    /// Clears the inner-mouth polygon, grown by `scale`, from the mask.
     func cutMouth(_ landmarks: [Point], scale: Float, from mask: Image) {
-        let lips = Array(landmarks[60...67])
-        let cx = lips.map(\.x).reduce(0, +) / 8, cy = lips.map(\.y).reduce(0, +) / 8
-        let grown = lips.map { Point(cx + ($0.x - cx) * (1 + scale), cy + ($0.y - cy) * (1 + scale)) }
         let mouth = Image(width: mask.width, height: mask.height, channels: 1)
-        Triangulation.fillConvex(Triangulation.convexHull(grown), into: mouth)
+        Triangulation.fillConvex(FaceRetouch.mouthPolygon(landmarks, scale: scale), into: mouth)
         for y in 0..<mask.height {
             let m = mask.baseAddress.advanced(by: y * mask.stride).assumingMemoryBound(to: UInt8.self)
             let o = mouth.baseAddress.advanced(by: y * mouth.stride).assumingMemoryBound(to: UInt8.self)
             for x in 0..<mask.width where o[x] > 0 { m[x] = 0 }
-        }
-    }
-
-    /// Reinhard colour transfer: match the LAB mean and standard deviation of `image` to `reference` inside `mask`.
-    func transferColour(from reference: Image, to image: Image, mask: Image) throws {
-        let refLab = try ImageOps.convertColor(reference, .bgrToLab)
-        let imgLab = try ImageOps.convertColor(image, .bgrToLab)
-        func stats(_ lab: Image) -> (mean: [Float], std: [Float]) {
-            var sum = [Double](repeating: 0, count: 3), sq = [Double](repeating: 0, count: 3), n = 0.0
-            for y in 0..<lab.height {
-                let m = mask.baseAddress.advanced(by: y * mask.stride).assumingMemoryBound(to: UInt8.self)
-                let p = lab.baseAddress.advanced(by: y * lab.stride).assumingMemoryBound(to: UInt8.self)
-                for x in 0..<lab.width where m[x] > 0 {
-                    for c in 0..<3 { let v = Double(p[x * 3 + c]); sum[c] += v; sq[c] += v * v }
-                    n += 1
-                }
-            }
-            guard n > 0 else { return ([0, 0, 0], [1, 1, 1]) }
-            let mean = sum.map { $0 / n }
-            return (mean.map(Float.init), (0..<3).map { Float(max(sq[$0] / n - mean[$0] * mean[$0], 1e-6).squareRoot()) })
-        }
-        let r = stats(refLab), s = stats(imgLab)
-        for y in 0..<imgLab.height {
-            let p = imgLab.baseAddress.advanced(by: y * imgLab.stride).assumingMemoryBound(to: UInt8.self)
-            for x in 0..<imgLab.width {
-                for c in 0..<3 {
-                    let v = (Float(p[x * 3 + c]) - s.mean[c]) * (r.std[c] / max(s.std[c], 1)) + r.mean[c]
-                    p[x * 3 + c] = UInt8(clamping: Int(v.rounded()))
-                }
-            }
-        }
-        let back = try ImageOps.convertColor(imgLab, .labToBGR)
-        for y in 0..<image.height {
-            image.baseAddress.advanced(by: y * image.stride).copyMemory(from: back.baseAddress.advanced(by: y * back.stride), byteCount: image.rowBytes)
         }
     }
 

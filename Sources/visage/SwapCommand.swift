@@ -31,8 +31,14 @@ struct Swap: ParsableCommand {
     @Option(help: "Blend strength of the swapped face, 0 to 1.")
     var opacity: Float = 1
 
-    @Flag(help: "Skip the LAB colour transfer.")
+    @Flag(help: "Skip the LAB colour transfer (landmark swapper).")
     var noColorCorrection = false
+
+    @Flag(help: "inswapper: match the swapped face's colours to the target face (LAB).")
+    var colorCorrection = false
+
+    @Option(help: "Sharpen the swapped face: 0 (off) to 1.")
+    var sharpen: Float = 0
 
     @Flag(inversion: .prefixedNo, help: "Copy the target video's audio into the output.")
     var keepAudio = true
@@ -66,7 +72,9 @@ struct Swap: ParsableCommand {
     func validate() throws {
         if source == nil && mapFaces.isEmpty { throw ValidationError("give a source face with -s or pairs with --map-faces SRC=REF") }
         if mapFaces.contains(where: { $0.split(separator: "=").count != 2 }) { throw ValidationError("--map-faces takes SOURCE=REFERENCE pairs") }
-        guard (0...1).contains(mouthMask), (0...1).contains(opacity) else { throw ValidationError("--mouth-mask and --opacity take values from 0 to 1") }
+        guard (0...1).contains(mouthMask), (0...1).contains(opacity), (0...1).contains(sharpen) else {
+            throw ValidationError("--mouth-mask, --opacity and --sharpen take values from 0 to 1")
+        }
         guard (0...51).contains(videoQuality), detectEvery >= 1 else { throw ValidationError("--video-quality is 0...51 and --detect-every ≥ 1") }
         guard ["landmark", "inswapper"].contains(swapper) else { throw ValidationError("--swapper is landmark or inswapper") }
     }
@@ -154,9 +162,14 @@ struct Swap: ParsableCommand {
             for face in chosen {
                 guard let who = try assignment(face, in: frame) else { continue }
                 let source = identities[who]
+                // Keep what the mouth mask needs before the face changes.
+                let before = mouthMask > 0 ? frame.copy() : nil
                 if let neuralModel, let latent = source.latent {
                     let swapped = try neuralModel.swapCrop(frame, targetKeypoints: face.keypoints, latent: latent)
-                    try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform)
+                    if colorCorrection { try FaceRetouch.matchColour(of: swapped.crop, to: swapped.aligned) }
+                    try FaceRetouch.sharpen(swapped.crop, amount: sharpen)
+                    try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform, opacity: opacity)
+                    if let before, let l = face.landmarks { try FaceRetouch.restoreMouth(from: before, into: frame, landmarks: l, scale: mouthMask) }
                 } else if let l = face.landmarks {
                     try landmarkSwapper.swap(source: source.image, sourceLandmarks: source.face.landmarks!, into: frame, targetLandmarks: l)
                 }
