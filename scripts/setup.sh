@@ -152,6 +152,11 @@ setup_onnxruntime() {
   say "ONNX Runtime $ORT_VERSION ($FLAVOUR) in .deps/lib"
 }
 
+# The C target reaches the header through a link inside its include folder (git-ignored).
+link_ort_header_into_target() {
+  ln -sfn ../../../.deps/include/onnxruntime_c_api.h "$ROOT/Sources/CONNXRuntime/include/onnxruntime_c_api.h"
+}
+
 case "$(uname -s)" in
   Linux)
     command -v dpkg-query >/dev/null || die "this script knows Debian/Ubuntu (apt); install OpenCV 4 dev files, ffmpeg and pkg-config yourself, then run it again"
@@ -162,4 +167,5 @@ esac
 command -v swift >/dev/null || die "Swift 6 toolchain not found on PATH (https://swift.org/install)"
 link_opencv_headers
 setup_onnxruntime
+link_ort_header_into_target
 say "ready"

@@ -4,7 +4,7 @@
 #ifndef CONNXRUNTIME_H
 #define CONNXRUNTIME_H
 
-#if __has_include("onnxruntime_c_api.h")  // link to .deps/include, made by scripts/setup.sh
+#if __has_include("onnxruntime_c_api.h")  // git-ignored link to .deps/include, made by scripts/setup.sh
 #include "onnxruntime_c_api.h"
 #elif __has_include(<onnxruntime_c_api.h>)
 #include <onnxruntime_c_api.h>

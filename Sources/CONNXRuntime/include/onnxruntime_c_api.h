@@ -1,1 +1,0 @@
-../../../.deps/include/onnxruntime_c_api.h
