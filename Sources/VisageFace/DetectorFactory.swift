@@ -1,5 +1,7 @@
 import Foundation
+import SwiftProtobuf
 import VisageCore
+import VisageMedia
 import VisageRuntime
 
 /// Builds the right detector for a model id from the store, or for an .onnx path.
@@ -13,8 +15,13 @@ public enum DetectorFactory {
                             config: SessionConfig = SessionConfig()) throws -> FaceDetector {
         if model.hasSuffix(".onnx") {
             // A file of the user's: pick the decoder from the output names.
-            let probe = try InferenceSession(modelPath: model, config: SessionConfig(accelerator: .cpu))
-            let isYuNet = probe.outputs.contains { $0.name == "cls_8" }
+            // Read the output names from the graph itself rather than building a second session.
+            try ImageIO.checkReadableFile(model)
+            let graph: Onnx_ModelProto
+            do { graph = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: model), options: .mappedIfSafe)) } catch {
+                throw VisageError.invalidModel(path: model, reason: "cannot parse the ONNX graph (\(error))")
+            }
+            let isYuNet = graph.graph.output.contains { $0.name == "cls_8" }
             let id = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
             return isYuNet ? try YuNetDetector(modelID: id, modelPath: model, options: options, config: config, derivedModels: store.derivedDirectory)
                            : try SCRFDDetector(modelID: id, modelPath: model, options: options, config: config, derivedModels: store.derivedDirectory)

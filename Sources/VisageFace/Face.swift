@@ -1,4 +1,5 @@
 import VisageCore
+import VisageRuntime
 
 /// A face found in a frame. All coordinates are in frame pixels.
 public struct DetectedFace: Sendable, Equatable, Codable {
@@ -60,6 +61,8 @@ public protocol FaceDetector: AnyObject, Sendable {
     /// Model store id of the network, e.g. "scrfd-500m".
     var modelID: String { get }
     var options: DetectionOptions { get }
+    /// The ONNX Runtime session (its accelerator plan goes into banners and benchmarks).
+    var session: InferenceSession { get }
     /// The network input (width, height) used for a frame of this size.
     func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int)
     /// Faces sorted by descending score, in frame pixels, with per-stage timings.

@@ -169,7 +169,8 @@ public final class VideoWriter: @unchecked Sendable {
 
     static func ffmpegPath() -> String? { tool("ffmpeg") }
 
-    static func tool(_ name: String) -> String? {
+    /// The executable `name` found on PATH.
+    public static func tool(_ name: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -17,9 +17,7 @@ struct AnalysisModelOptions: ParsableArguments {
         let config = try runtime.sessionConfig()
         let store = ModelStore()
         let detector = try DetectorFactory.make(model: detector, store: store, config: config)
-        if let session = (detector as? SCRFDDetector)?.session ?? (detector as? YuNetDetector)?.session {
-            Banner.print(plan: session.plan)
-        }
+        Banner.print(plan: detector.session.plan)
         let landmarker = options.landmarks || options.pose ? try PFLDLandmarker.make(store: store, config: config) : nil
         let embedder = identity ? try FaceEmbedder.make(model: recognizer, store: store, config: config) : nil
         let analyzer = try FaceAnalyzer(detector: detector, landmarker: landmarker, embedder: embedder, options: options)

@@ -42,8 +42,8 @@ struct BenchDetect: ParsableCommand {
         let frame = try ImageIO.read(path)
         let options = DetectionOptions(inputWidth: inputSize, inputHeight: inputSize)
         let detector = try DetectorFactory.make(model: model, options: options, config: runtime.sessionConfig())
-        let plan = ((detector as? SCRFDDetector)?.session ?? (detector as? YuNetDetector)?.session)?.plan
-        if let plan { Banner.print(plan: plan) }
+        let plan = detector.session.plan
+        Banner.print(plan: plan)
         let effective = detector.inputSize(forFrameWidth: frame.width, height: frame.height)
         for _ in 0..<warmup { _ = try detector.detectTimed(frame) }
         var pre: [Double] = [], inf: [Double] = [], post: [Double] = [], total: [Double] = []
@@ -58,7 +58,7 @@ struct BenchDetect: ParsableCommand {
         let result: [String: Any] = [
             "benchmark": "detect", "model": detector.modelID, "image": path, "image_size": [frame.width, frame.height],
             "input_size": [effective.width, effective.height], "runs": runs, "warmup": warmup, "faces": faces,
-            "accelerator": plan?.summary ?? "cpu", "threads": runtime.threads,
+            "accelerator": plan.summary, "threads": runtime.threads,
             "stages_ms": Dictionary(uniqueKeysWithValues: stages.map { name, values in
                 (name, ["min": Stats.r(values.min()!), "median": Stats.r(Stats.percentile(values, 50)), "p90": Stats.r(Stats.percentile(values, 90))])
             }),
@@ -67,7 +67,7 @@ struct BenchDetect: ParsableCommand {
             "cpu": Platform.cpuModel, "cores": Platform.logicalCores,
         ]
         if json { try JSONOutput.print(result); return }
-        print("detect \(detector.modelID) @ \(effective.width)x\(effective.height) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan?.summary ?? "cpu")")
+        print("detect \(detector.modelID) @ \(effective.width)x\(effective.height) on \(URL(fileURLWithPath: path).lastPathComponent) (\(frame.width)x\(frame.height)), \(runs) runs after \(warmup) warm-up, \(plan.summary)")
         print("  stage            min  median     p90  (ms)")
         for (name, values) in stages {
             let label = name.padding(toLength: 12, withPad: " ", startingAt: 0)

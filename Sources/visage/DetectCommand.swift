@@ -44,9 +44,7 @@ struct Detect: ParsableCommand {
         for path in images { try ImageIO.checkReadableFile(path) }
         let options = DetectionOptions(inputWidth: inputSize, inputHeight: inputSize, scoreThreshold: threshold, maxFaces: maxFaces)
         let detector = try DetectorFactory.make(model: model, options: options, config: runtime.sessionConfig())
-        if let session = (detector as? SCRFDDetector)?.session ?? (detector as? YuNetDetector)?.session {
-            Banner.print(plan: session.plan)
-        }
+        Banner.print(plan: detector.session.plan)
         var results: [[String: Any]] = []
         for path in images {
             let image = try ImageIO.read(path)

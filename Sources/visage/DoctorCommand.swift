@@ -105,7 +105,7 @@ enum FFmpegProbe {
     static let hardwareEncoderMarkers = ["nvenc", "videotoolbox", "vaapi", "qsv", "amf", "v4l2m2m"]
 
     static func report() -> [String: Any] {
-        guard let path = Subprocess.which("ffmpeg"), let versionText = Subprocess.output(path, ["-hide_banner", "-version"]) else {
+        guard let path = VideoWriter.tool("ffmpeg"), let versionText = Subprocess.output(path, ["-hide_banner", "-version"]) else {
             return ["available": false]
         }
         let version = versionText.split(separator: "\n").first.map { line -> String in
@@ -136,14 +136,6 @@ enum CameraProbe {
 }
 
 enum Subprocess {
-    static func which(_ program: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
     static func output(_ path: String, _ arguments: [String]) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

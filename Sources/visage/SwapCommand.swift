@@ -102,9 +102,7 @@ struct Swap: ParsableCommand {
         // Videos: the detector sees at most 640 px (faces in video are large enough; detection stays cheap).
         let detection = MediaKind.isVideo(target) ? DetectionOptions(maxInputSide: 640) : DetectionOptions()
         let faceDetector = try DetectorFactory.make(model: detector, store: store, options: detection, config: config)
-        if let session = (faceDetector as? SCRFDDetector)?.session ?? (faceDetector as? YuNetDetector)?.session {
-            Banner.print(plan: session.plan)
-        }
+        Banner.print(plan: faceDetector.session.plan)
         let landmarker = try PFLDLandmarker.make(store: store, config: config)
         let options = AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery)
         let analyzer = try FaceAnalyzer(detector: faceDetector, landmarker: landmarker, embedder: nil, options: options)
@@ -183,7 +181,7 @@ struct Swap: ParsableCommand {
             let faces = try analyzer.analyze(frame, timings: &timings)
             let swapped = try swapFaces(frame, faces)
             if swapped == 0 { FileHandle.standardError.write(Data("visage: warning: no face in \(target); the output is an unchanged copy\n".utf8)) }
-            if watermark { Drawing.text(frame, "AI-altered", at: Point(Float(frame.width) * 0.02, Float(frame.height) * 0.97), scale: Double(frame.height) / 900, color: .white, thickness: max(1, frame.height / 500)) }
+            if watermark { Self.drawWatermark(on: frame) }
             try ImageIO.writeLabelled(frame, to: output, operation: "face swap")
             print("\(output): swapped \(swapped) face\(swapped == 1 ? "" : "s")")
             return
@@ -202,7 +200,7 @@ struct Swap: ParsableCommand {
                 try Interrupt.check()
                 let (faces, _) = try analyzer.analyzeNext(frame, timings: &timings)
                 if try swapFaces(frame, faces) > 0 { swappedFrames += 1 }
-                if watermark { Drawing.text(frame, "AI-altered", at: Point(Float(frame.width) * 0.02, Float(frame.height) * 0.97), scale: Double(frame.height) / 900, color: .white, thickness: max(1, frame.height / 500)) }
+                if watermark { Self.drawWatermark(on: frame) }
                 try writer.write(frame)
                 frames += 1
                 progress.update(frames)
@@ -217,5 +215,11 @@ struct Swap: ParsableCommand {
             FileHandle.standardError.write(Data("visage: warning: no face found in \(target); the video was copied through unchanged\n".utf8))
         }
         print("\(output): \(frames) frames, faces swapped in \(swappedFrames)")
+    }
+
+    /// The optional visible mark (the machine-readable label is always written).
+    static func drawWatermark(on frame: Image) {
+        Drawing.text(frame, "AI-altered", at: Point(Float(frame.width) * 0.02, Float(frame.height) * 0.97),
+                     scale: Double(frame.height) / 900, color: .white, thickness: max(1, frame.height / 500))
     }
 }

@@ -81,7 +81,7 @@ public final class FaceAnalyzer: @unchecked Sendable {
     public func analyze(_ image: Image, timings: inout AnalysisTimings) throws -> [AnalyzedFace] {
         var clock = ContinuousClock.now
         let detected = try detector.detect(image)
-        timings.detect += clock.elapsedMilliseconds()
+        timings.detect += clock.lap()
         var faces = detected.map { AnalyzedFace(id: nil, box: $0.box, score: $0.score, keypoints: $0.keypoints, tracked: false) }
         try describe(&faces, in: image, timings: &timings)
         if let landmarker106 {
@@ -102,7 +102,7 @@ public final class FaceAnalyzer: @unchecked Sendable {
         if detect {
             var clock = ContinuousClock.now
             let detected = try detector.detect(frame)
-            timings.detect += clock.elapsedMilliseconds()
+            timings.detect += clock.lap()
             faces = detected.map { AnalyzedFace(id: nil, box: $0.box, score: $0.score, keypoints: $0.keypoints, tracked: false) }
             try describe(&faces, in: frame, timings: &timings)
             let update = tracker.update(frame: frameIndex, boxes: faces.map(\.box), embeddings: faces.map(\.embedding))
@@ -160,7 +160,7 @@ public final class FaceAnalyzer: @unchecked Sendable {
                 faces[i].landmarks = all[i]
                 if faces[i].keypoints.isEmpty { faces[i].keypoints = Landmarks68.fivePoints(all[i]) }
             }
-            timings.landmarks += clock.elapsedMilliseconds()
+            timings.landmarks += clock.lap()
         }
         if options.pose {
             clock = .now
@@ -169,17 +169,17 @@ public final class FaceAnalyzer: @unchecked Sendable {
                     faces[i].pose = try? poseEstimator.estimate(landmarks: l, frameWidth: image.width, frameHeight: image.height)
                 }
             }
-            timings.pose += clock.elapsedMilliseconds()
+            timings.pose += clock.lap()
         }
         // Embeddings when asked for, and on detection frames for the tracker's identity matching.
         if let embedder, options.embeddings || !faces.contains(where: { $0.tracked }) {
             for i in faces.indices {
                 clock = .now
                 let aligned = try FaceAlignment.crop(image, keypoints: faces[i].keypoints, template: embedder.profile.template)
-                timings.align += clock.elapsedMilliseconds()
+                timings.align += clock.lap()
                 clock = .now
                 faces[i].embedding = try embedder.embed(alignedCrop: aligned.crop)
-                timings.embed += clock.elapsedMilliseconds()
+                timings.embed += clock.lap()
             }
         }
         if !options.landmarks { for i in faces.indices { faces[i].landmarks = nil } }
@@ -210,9 +210,4 @@ public final class FaceAnalyzer: @unchecked Sendable {
         let ratio = max(bb.width, 1) / max(ba.width, 1)
         return shift < size / 2 && ratio > 0.67 && ratio < 1.5
     }
-}
-
-extension ContinuousClock.Instant {
-    /// Milliseconds since `self`, resetting `self` to now.
-    mutating func elapsedMilliseconds() -> Double { lap() }
 }
