@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "VisageRuntime", targets: ["VisageRuntime"]),
         .library(name: "VisageFace", targets: ["VisageFace"]),
         .library(name: "VisageSwap", targets: ["VisageSwap"]),
+        .library(name: "VisageAU", targets: ["VisageAU"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -67,10 +68,14 @@ let package = Package(
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        .target(
+            name: "VisageAU",
+            dependencies: ["VisageCore", "VisageMedia"]
+        ),
         .executableTarget(
             name: "visage",
             dependencies: [
-                "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap",
+                "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,6 +89,7 @@ let package = Package(
             "VisageFace", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia"]),
     ],
     cxxLanguageStandard: .cxx17
