@@ -27,8 +27,18 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: temp)
             if let e = error as? VisageError { throw e }
-            throw VisageError.writeFailed(path: destination.path, reason: "\(error)")
+            throw VisageError.writeFailed(path: destination.path, reason: describe(error))
         }
+    }
+
+    /// The operating system's words for a failed write ("No space left on device"), not Foundation's dump.
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedDescription
     }
 
     public static func write(_ data: Data, to destination: URL) throws {

@@ -10,27 +10,54 @@ public enum FaceRetouch {
     public static func matchColour(of image: Image, to reference: Image, mask: Image? = nil) throws {
         let refLab = try ImageOps.convertColor(reference, .bgrToLab)
         let imgLab = try ImageOps.convertColor(image, .bgrToLab)
+        // 8-bit LAB: per-channel histograms give exact means and deviations without per-pixel
+        // floating point, and the transfer becomes one 256-entry table per channel.
         func stats(_ lab: Image) -> (mean: [Float], std: [Float]) {
-            var sum = [Double](repeating: 0, count: 3), sq = [Double](repeating: 0, count: 3), n = 0.0
-            for y in 0..<lab.height {
-                let m = mask.map { $0.baseAddress.advanced(by: y * $0.stride).assumingMemoryBound(to: UInt8.self) }
-                let p = lab.baseAddress.advanced(by: y * lab.stride).assumingMemoryBound(to: UInt8.self)
-                for x in 0..<lab.width where m.map({ $0[x] > 0 }) ?? true {
-                    for c in 0..<3 { let v = Double(p[x * 3 + c]); sum[c] += v; sq[c] += v * v }
-                    n += 1
+            var histogram = [Int](repeating: 0, count: 3 * 256)
+            histogram.withUnsafeMutableBufferPointer { h in
+                for y in 0..<lab.height {
+                    let m = mask.map { $0.baseAddress.advanced(by: y * $0.stride).assumingMemoryBound(to: UInt8.self) }
+                    let p = lab.baseAddress.advanced(by: y * lab.stride).assumingMemoryBound(to: UInt8.self)
+                    if let m {
+                        for x in 0..<lab.width where m[x] > 0 {
+                            h[Int(p[x * 3])] += 1; h[256 + Int(p[x * 3 + 1])] += 1; h[512 + Int(p[x * 3 + 2])] += 1
+                        }
+                    } else {
+                        for x in 0..<lab.width {
+                            h[Int(p[x * 3])] += 1; h[256 + Int(p[x * 3 + 1])] += 1; h[512 + Int(p[x * 3 + 2])] += 1
+                        }
+                    }
                 }
             }
-            guard n > 0 else { return ([0, 0, 0], [1, 1, 1]) }
-            let mean = sum.map { $0 / n }
-            return (mean.map(Float.init), (0..<3).map { Float(max(sq[$0] / n - mean[$0] * mean[$0], 1e-6).squareRoot()) })
+            var mean = [Float](repeating: 0, count: 3), std = [Float](repeating: 1, count: 3)
+            for c in 0..<3 {
+                var n = 0.0, sum = 0.0, sq = 0.0
+                for v in 0..<256 {
+                    let k = Double(histogram[c * 256 + v])
+                    n += k; sum += k * Double(v); sq += k * Double(v * v)
+                }
+                guard n > 0 else { return ([0, 0, 0], [1, 1, 1]) }
+                let mu = sum / n
+                mean[c] = Float(mu)
+                std[c] = Float(max(sq / n - mu * mu, 1e-6).squareRoot())
+            }
+            return (mean, std)
         }
         let r = stats(refLab), s = stats(imgLab)
-        for y in 0..<imgLab.height {
-            let p = imgLab.baseAddress.advanced(by: y * imgLab.stride).assumingMemoryBound(to: UInt8.self)
-            for x in 0..<imgLab.width {
-                for c in 0..<3 {
-                    let v = (Float(p[x * 3 + c]) - s.mean[c]) * (r.std[c] / max(s.std[c], 1)) + r.mean[c]
-                    p[x * 3 + c] = UInt8(clamping: Int(v.rounded()))
+        var table = [UInt8](repeating: 0, count: 3 * 256)
+        for c in 0..<3 {
+            for v in 0..<256 {
+                let mapped = (Float(v) - s.mean[c]) * (r.std[c] / max(s.std[c], 1)) + r.mean[c]
+                table[c * 256 + v] = UInt8(clamping: Int(mapped.rounded()))
+            }
+        }
+        table.withUnsafeBufferPointer { t in
+            for y in 0..<imgLab.height {
+                let p = imgLab.baseAddress.advanced(by: y * imgLab.stride).assumingMemoryBound(to: UInt8.self)
+                for x in 0..<imgLab.width {
+                    p[x * 3] = t[Int(p[x * 3])]
+                    p[x * 3 + 1] = t[256 + Int(p[x * 3 + 1])]
+                    p[x * 3 + 2] = t[512 + Int(p[x * 3 + 2])]
                 }
             }
         }

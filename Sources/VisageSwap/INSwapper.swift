@@ -62,17 +62,22 @@ public final class INSwapper: @unchecked Sendable {
     }
 
     /// The swapped 128x128 BGR crop and the alignment matrix (frame → crop).
-    public func swapCrop(_ frame: Image, targetKeypoints: [Point], latent: [Float]) throws -> (crop: Image, aligned: Image, transform: Affine2D) {
-        let aligned = try FaceAlignment.crop(frame, keypoints: targetKeypoints, template: Self.template)
+    public func swapCrop(_ frame: Image, targetKeypoints: [Point], latent: [Float], times: StageTimes? = nil) throws -> (crop: Image, aligned: Image, transform: Affine2D) {
         let size = Self.template.size, plane = size * size
-        let input = Tensor(.float32, shape: [1, 3, size, size])
-        input.withUnsafeMutableBuffer(of: Float.self) { b in
-            for y in 0..<size {
-                let row = aligned.crop.baseAddress.advanced(by: y * aligned.crop.stride).assumingMemoryBound(to: UInt8.self)
-                for x in 0..<size { for c in 0..<3 { b[c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 } }
+        let (aligned, input) = try times.measure("align") {
+            let aligned = try FaceAlignment.crop(frame, keypoints: targetKeypoints, template: Self.template)
+            let input = Tensor(.float32, shape: [1, 3, size, size])
+            input.withUnsafeMutableBuffer(of: Float.self) { b in
+                for y in 0..<size {
+                    let row = aligned.crop.baseAddress.advanced(by: y * aligned.crop.stride).assumingMemoryBound(to: UInt8.self)
+                    for x in 0..<size { for c in 0..<3 { b[c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 } }
+                }
             }
+            return (aligned, input)
         }
-        let out = try session.run([targetName: input, sourceName: Tensor(floats: latent, shape: [1, 512])], outputs: [outputName])
+        let out = try times.measure("swap_model") {
+            try session.run([targetName: input, sourceName: Tensor(floats: latent, shape: [1, 512])], outputs: [outputName])
+        }
         guard let pred = out[outputName]?.floats(), pred.count == 3 * plane else { throw VisageError.runtime("inswapper returned no 3x128x128 image") }
         let crop = Image(width: size, height: size, channels: 3)
         for y in 0..<size {
@@ -93,7 +98,7 @@ public final class INSwapper: @unchecked Sendable {
 /// with kernel 2·max(size/20, 5)+1, mask/255, blend in float32 and truncate to uint8.
 public enum INSwapperPasteBack {
     /// - Parameter opacity: 1 is insightface's paste; lower values let the target show through.
-    public static func paste(_ crop: Image, into frame: Image, transform: Affine2D, opacity: Float = 1) throws {
+    public static func paste(_ crop: Image, into frame: Image, transform: Affine2D, opacity: Float = 1, times: StageTimes? = nil) throws {
         guard let inverse = transform.inverted else { throw VisageError.invalidArgument("singular alignment matrix") }
         let corners = [Point(0, 0), Point(Float(crop.width), 0), Point(0, Float(crop.height)), Point(Float(crop.width), Float(crop.height))].map(inverse.apply)
         let x0 = max(0, Int(floor(corners.map(\.x).min()!)) - 2), y0 = max(0, Int(floor(corners.map(\.y).min()!)) - 2)
@@ -104,7 +109,8 @@ public enum INSwapperPasteBack {
         var toRegion = inverse
         toRegion.m[2] -= Double(x0)
         toRegion.m[5] -= Double(y0)
-        let fake = try ImageOps.warpAffine(crop, toRegion, width: w, height: h)
+        let fake = try times.measure("paste_back") { try ImageOps.warpAffine(crop, toRegion, width: w, height: h) }
+        let maskStart = DispatchTime.now().uptimeNanoseconds
         let white = Image(width: crop.width, height: crop.height, channels: 1, depth: .float32)
         white.baseAddress.initializeMemory(as: Float.self, repeating: 255, count: white.width * white.height)
         let mask = try ImageOps.warpAffine(white, toRegion, width: w, height: h)
@@ -122,6 +128,9 @@ public enum INSwapperPasteBack {
         let eroded = try ImageOps.erode(mask, kernelWidth: erodeK, kernelHeight: erodeK)
         let blurK = max(size / 20, 5)
         let soft = try ImageOps.gaussianBlur(eroded, kernelWidth: 2 * blurK + 1, kernelHeight: 2 * blurK + 1)
+        times?.add("mask", Double(DispatchTime.now().uptimeNanoseconds - maskStart) / 1e6)
+        let blendStart = DispatchTime.now().uptimeNanoseconds
+        defer { times?.add("paste_back", Double(DispatchTime.now().uptimeNanoseconds - blendStart) / 1e6) }
         for y in 0..<h {
             let m = soft.baseAddress.advanced(by: y * soft.stride).assumingMemoryBound(to: Float.self)
             let f = fake.baseAddress.advanced(by: y * fake.stride).assumingMemoryBound(to: UInt8.self)

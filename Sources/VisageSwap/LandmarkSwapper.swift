@@ -20,7 +20,7 @@ public struct LandmarkSwapper: Sendable {
     }
 
     /// Swaps the face with `sourceLandmarks` in `source` onto the face with `targetLandmarks` in `frame`, in place.
-    public func swap(source: Image, sourceLandmarks: [Point], into frame: Image, targetLandmarks: [Point]) throws {
+    public func swap(source: Image, sourceLandmarks: [Point], into frame: Image, targetLandmarks: [Point], times: StageTimes? = nil) throws {
         guard sourceLandmarks.count == 68, targetLandmarks.count == 68 else {
             throw VisageError.invalidArgument("the landmark swapper needs 68 landmarks on both faces")
         }
@@ -35,18 +35,24 @@ public struct LandmarkSwapper: Sendable {
 
         // 1. Piecewise-affine warp of the source into the region.
         let warped = Image(width: w, height: h, channels: 3)
-        for (a, b, c) in Triangulation.delaunay(local) {
-            try warpTriangle(source, from: [sourceLandmarks[a], sourceLandmarks[b], sourceLandmarks[c]],
-                             into: warped, to: [local[a], local[b], local[c]])
+        try times.measure("warp") {
+            for (a, b, c) in Triangulation.delaunay(local) {
+                try warpTriangle(source, from: [sourceLandmarks[a], sourceLandmarks[b], sourceLandmarks[c]],
+                                 into: warped, to: [local[a], local[b], local[c]])
+            }
         }
         // 2. Face mask: the target's hull, minus the mouth if asked.
         let mask = Image(width: w, height: h, channels: 1)
-        Triangulation.fillConvex(hull.map { Point($0.x - Float(x0), $0.y - Float(y0)) }, into: mask)
-        if mouthMask > 0 { cutMouth(local, scale: mouthMask, from: mask) }
+        times.measure("mask") {
+            Triangulation.fillConvex(hull.map { Point($0.x - Float(x0), $0.y - Float(y0)) }, into: mask)
+            if mouthMask > 0 { cutMouth(local, scale: mouthMask, from: mask) }
+        }
 
         // 3. Colour transfer in LAB over the masked pixels.
         let targetCopy = region.copy()
-        if colorTransfer { try FaceRetouch.matchColour(of: warped, to: targetCopy, mask: mask) }
+        if colorTransfer { try times.measure("colour") { try FaceRetouch.matchColour(of: warped, to: targetCopy, mask: mask) } }
+        let blendStart = DispatchTime.now().uptimeNanoseconds
+        defer { times?.add("blend", Double(DispatchTime.now().uptimeNanoseconds - blendStart) / 1e6) }
 
         // 4. Poisson blend, then a feathered composite so the edge never shows.
         let size = Int(max(bounds.width, bounds.height))

@@ -209,62 +209,70 @@ struct BenchSwap: ParsableCommand {
             throw VisageError.invalidArgument("the bench frames have no face")
         }
         let sourceLandmarks = try landmarker.landmarks(in: source, boxes: [sourceFace.box])[0]
-        var neural: (INSwapper, [Float], FaceEmbedder)?
+        var neural: (INSwapper, [Float])?
+        var sourceEmbeddingMs = 0.0
         if swapper == "inswapper" {
             let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
             let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
                                            config: config, derivedModels: store.derivedDirectory)
-            neural = (model, try model.latent(for: try arcface.embed(source, keypoints: sourceFace.keypoints)), arcface)
+            let once = StageTimes()
+            // `visage swap` embeds each source face once per run; no frame pays for it again.
+            let latent = try once.measure("embed") { try model.latent(for: try arcface.embed(source, keypoints: sourceFace.keypoints)) }
+            sourceEmbeddingMs = once.milliseconds["embed"] ?? 0
+            neural = (model, latent)
         }
         let landmarkSwapper = LandmarkSwapper()
         let encodePath = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-swap-\(UUID().uuidString).mp4").path
         let writer = try VideoWriter(path: encodePath, width: frame.width, height: frame.height, fps: 30)
         defer { writer.cancel() }
         var stages: [String: [Double]] = [:]
+        var order: [String] = []
+        let times = StageTimes()
         for i in 0..<(warmup + runs) {
             let work = frame.copy()
-            var clock = ContinuousClock.now
-            func lap(_ name: String) {
-                let now = ContinuousClock.now
-                let d = (now - clock).components
-                if i >= warmup { stages[name, default: []].append(Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15) }
-                clock = now
-            }
+            times.reset()
             var timings = AnalysisTimings()
             let analyzed = try analyzer.analyzeNext(work, timings: &timings).faces.first
-            lap("detect_track_landmarks")
+            times.add("detect_track", timings.detect)
+            times.add("landmarks", timings.landmarks)
             let face = analyzed.map { DetectedFace(box: $0.box, score: $0.score, keypoints: $0.keypoints) } ?? targetFace
             let landmarks = try analyzed?.landmarks ?? landmarker.landmarks(in: work, boxes: [face.box])[0]
-            if let (model, latent, arcface) = neural {
-                _ = try arcface.embed(source, keypoints: sourceFace.keypoints)   // cached after the first frame
-                lap("embed_cached")
-                let swapped = try model.swapCrop(work, targetKeypoints: face.keypoints, latent: latent)
-                lap("align_and_swap_model")
-                try INSwapperPasteBack.paste(swapped.crop, into: work, transform: swapped.transform)
-                lap("paste_back_mask")
+            if let (model, latent) = neural {
+                let swapped = try model.swapCrop(work, targetKeypoints: face.keypoints, latent: latent, times: times)
+                try times.measure("colour") { try FaceRetouch.matchColour(of: swapped.crop, to: swapped.aligned) }
+                try INSwapperPasteBack.paste(swapped.crop, into: work, transform: swapped.transform, times: times)
             } else {
-                try landmarkSwapper.swap(source: source, sourceLandmarks: sourceLandmarks, into: work, targetLandmarks: landmarks)
-                lap("warp_colour_blend")
+                try landmarkSwapper.swap(source: source, sourceLandmarks: sourceLandmarks, into: work, targetLandmarks: landmarks, times: times)
             }
-            try writer.write(work)
-            lap("encode_handoff")
+            try times.measure("encode_handoff") { try writer.write(work) }
+            guard i >= warmup else { continue }
+            for name in times.order {
+                if stages[name] == nil { order.append(name) }
+                stages[name, default: []].append(times.milliseconds[name]!)
+            }
         }
         let medians = stages.mapValues { Stats.r(Stats.percentile($0, 50)) }
         // Means over the run: with detection every N frames the per-frame cost is an average, not a median.
         let means = stages.mapValues { Stats.r($0.reduce(0, +) / Double($0.count)) }
         let perFrame = means.values.reduce(0, +)
-        let modelStages: Set<String> = ["align_and_swap_model", "warp_colour_blend"]
+        // The swap itself: inswapper's network, or the landmark swapper's warp and Poisson blend.
+        let modelStages: Set<String> = ["swap_model", "warp", "blend"]
         let outside = means.filter { !modelStages.contains($0.key) }.values.reduce(0, +)
+        let pasteMaskColour = ["paste_back", "mask", "colour"].compactMap { medians[$0] }.reduce(0, +)
         if json {
             try JSONOutput.print(["benchmark": "swap", "swapper": swapper, "frame": [960, 540], "runs": runs, "detect_every": detectEvery,
                                   "median_ms": medians, "mean_ms": means, "outside_swap_model_mean_ms": Stats.r(outside),
+                                  "paste_mask_colour_median_ms": Stats.r(pasteMaskColour),
+                                  "source_embedding_once_ms": Stats.r(sourceEmbeddingMs),
                                   "fps": Stats.r(1000 / perFrame), "cpu": Platform.cpuModel])
         } else {
             print("swap (\(swapper)) 960x540, 1 face, \(runs) frames, detection every \(detectEvery): ms per stage (median / mean)")
-            for name in medians.keys.sorted() {
+            for name in order {
                 print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", medians[name]!, means[name]!))
             }
+            print(String(format: "  paste-back + mask + colour: %.2f ms (median)", pasteMaskColour))
             print(String(format: "  outside the swap model: %.2f ms per frame (mean); end to end ≈ %.1f FPS", outside, 1000 / perFrame))
+            if neural != nil { print(String(format: "  source embedding, once per run (first call): %.1f ms", sourceEmbeddingMs)) }
         }
     }
 }

@@ -43,6 +43,12 @@ struct Swap: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Copy the target video's audio into the output.")
     var keepAudio = true
 
+    @Flag(name: .customLong("no-audio"), help: "Write the video without sound (same as --no-keep-audio).")
+    var noAudio = false
+
+    @Flag(help: "Videos: also keep every swapped frame as a PNG in OUTPUT_frames/ (for editing or inspection).")
+    var keepFrames = false
+
     @Flag(help: "Also draw a visible \"AI-altered\" mark (every output always carries a machine-readable synthetic-media label).")
     var watermark = false
 
@@ -188,21 +194,34 @@ struct Swap: ParsableCommand {
         }
 
         let reader = try VideoReader(path: target)
+        let withAudio = keepAudio && !noAudio
         let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
-                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil,
+                                     encoder: videoEncoder, quality: videoQuality, audioFrom: withAudio ? target : nil,
                                      label: SyntheticMediaLabel.text(operation: "face swap"))
+        let framesDirectory = keepFrames ? try Self.makeFramesDirectory(for: out) : nil
         let progress = Progress(total: reader.frameCount, label: "swap")
         var frames = 0, swappedFrames = 0
+        // decode ∥ detect/track ∥ swap ∥ encode: each on its own thread with a short queue, so
+        // frame N+1 is detected while frame N is swapped and frame N-1 is encoded.
         let decoder = FramePrefetcher(reader)
         defer { decoder.stop() }
+        let analysis = AsyncStage<(Image, [AnalyzedFace])>(name: "visage.detect", depth: 2) {
+            guard let frame = try decoder.next() else { return nil }
+            var stageTimings = AnalysisTimings()
+            return (frame, try analyzer.analyzeNext(frame, timings: &stageTimings).faces)
+        }
+        defer { analysis.stop() }
         do {
-            while let frame = try decoder.next() {
+            while let (frame, faces) = try analysis.next() {
                 try Interrupt.check()
-                let (faces, _) = try analyzer.analyzeNext(frame, timings: &timings)
                 if try swapFaces(frame, faces) > 0 { swappedFrames += 1 }
                 if watermark { Self.drawWatermark(on: frame) }
                 try writer.write(frame)
                 frames += 1
+                if let framesDirectory {
+                    try ImageIO.writeLabelled(frame, to: framesDirectory.appendingPathComponent(String(format: "%06d.png", frames)).path,
+                                              operation: "face swap")
+                }
                 progress.update(frames)
             }
             try writer.finish()
@@ -215,6 +234,19 @@ struct Swap: ParsableCommand {
             FileHandle.standardError.write(Data("visage: warning: no face found in \(target); the video was copied through unchanged\n".utf8))
         }
         print("\(output): \(frames) frames, faces swapped in \(swappedFrames)")
+    }
+
+    /// OUTPUT_frames/ beside the output; refuses to mix with frames of an earlier run.
+    static func makeFramesDirectory(for output: URL) throws -> URL {
+        let url = output.deletingLastPathComponent().appendingPathComponent(output.deletingPathExtension().lastPathComponent + "_frames")
+        if FileManager.default.fileExists(atPath: url.path),
+           let existing = try? FileManager.default.contentsOfDirectory(atPath: url.path), !existing.isEmpty {
+            throw VisageError.writeFailed(path: url.path, reason: "the frames folder already has files; remove it or choose another output")
+        }
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
+            throw VisageError.writeFailed(path: url.path, reason: error.localizedDescription)
+        }
+        return url
     }
 
     /// The optional visible mark (the machine-readable label is always written).

@@ -125,4 +125,51 @@ import VisageMedia
         #expect(process.terminationStatus == 130)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "no output or temporary file left")
     }
+
+    /// --no-audio drops the sound; --keep-frames leaves one labelled PNG per output frame.
+    @Test func noAudioAndKeepFrames() throws {
+        let dir = try CLI.temporaryDirectory()
+        let input = CLI.media("video/face_recognition/short_hamilton_clip.mp4")
+        let out = dir.appendingPathComponent("silent.mp4")
+        let r = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", input, "-o", out.path, "--no-audio", "--keep-frames"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let probe = try Self.probe(out.path)
+        #expect(!probe.contains("audio"), "no audio stream: \(probe)")
+        let frames = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("silent_frames").path).sorted()
+        #expect(frames.count == 275 && frames.first == "000001.png" && frames.last == "000275.png", "\(frames.count) frames kept")
+        let first = try Data(contentsOf: dir.appendingPathComponent("silent_frames/000001.png"))
+        #expect(first.range(of: Data("synthetic-media".utf8)) != nil, "kept frames carry the label")
+        let again = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", input, "-o", out.path, "--keep-frames"])
+        #expect(again.status == 1 && again.stderr.contains("already has files"), "never mixes frames of two runs")
+    }
+
+    /// A full disk: the encoder's failure is one clear error, exit 1, and nothing is left on the
+    /// full file system. Needs root to mount a small tmpfs (CI runs as root).
+    @Test func diskFullLeavesNothingBehind() throws {
+        guard getuid() == 0 else {
+            Issue.record("disk-full simulation needs root to mount a tmpfs; not run")
+            return
+        }
+        let mountPoint = try CLI.temporaryDirectory().appendingPathComponent("full")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint.path]
+        try mount.run()
+        mount.waitUntilExit()
+        try #require(mount.terminationStatus == 0, "mount tmpfs")
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [mountPoint.path]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let video = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", CLI.media("video/face_recognition/short_hamilton_clip.mp4"),
+                                 "-o", mountPoint.appendingPathComponent("out.mp4").path])
+        #expect(video.status == 1 && video.stderr.contains("No space left on device"), "\(video.stderr)")
+        let image = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", "Samples/astronaut.png", "-o", mountPoint.appendingPathComponent("out.png").path])
+        #expect(image.status == 1 && image.stderr.contains("No space left on device"), "\(image.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint.path).isEmpty, "no partial file on the full disk")
+    }
 }
