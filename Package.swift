@@ -70,7 +70,10 @@ let package = Package(
         ),
         .target(
             name: "VisageAU",
-            dependencies: ["VisageCore", "VisageMedia"]
+            dependencies: ["VisageCore", "VisageMedia"],
+            // Per-pixel and per-feature loops: unoptimised they are ~30x slower, which would make
+            // the debug test suite's real-video checks take minutes.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .executableTarget(
             name: "visage",

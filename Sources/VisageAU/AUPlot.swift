@@ -37,6 +37,10 @@ public enum AUPlot {
 
         Drawing.text(image, "AU intensity (0-5) over time" + (series.count > 1 ? " - one colour per face_id" : ""),
                      at: Point(Float(left), 26), scale: 0.6, color: dark, thickness: 1)
+        for (k, s) in series.enumerated() where series.count > 1 {
+            Drawing.text(image, "face_id \(s.faceID)", at: Point(Float(width - right - 110 * (series.count - k)), 26), scale: 0.55,
+                         color: palette[s.faceID % palette.count], thickness: 2)
+        }
         for (row, name) in names.enumerated() {
             let y0 = top + row * stripHeight, base = Float(y0 + stripHeight - 6)
             let scale = Float(stripHeight - 12) / 5

@@ -34,6 +34,28 @@ public final class VideoReader: @unchecked Sendable {
         self.frameCount = Int(max(0, count))
     }
 
+    /// Camera `index` (OpenCV capture; MJPG asked for, as USB cameras deliver full frame rates
+    /// only in it). Width, height and fps are what the driver reports back, not what was asked.
+    public init(camera index: Int, width: Int = 0, height: Int = 0, fps: Double = 0) throws {
+        var err = vcv_error()
+        guard let handle = vcv_camera_open(Int32(index), Int32(width), Int32(height), fps, 1, &err) else {
+            let message = withUnsafeBytes(of: err.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw VisageError.invalidVideo(path: "camera \(index)", reason: message.isEmpty ? "cannot open the camera" : message)
+        }
+        var fps = 0.0, w: Int32 = 0, h: Int32 = 0, count: Int64 = 0
+        vcv_video_info(handle, &fps, &w, &h, &count)
+        guard w > 0, h > 0 else {
+            vcv_video_release(handle)
+            throw VisageError.invalidVideo(path: "camera \(index)", reason: "the camera reports no frame size")
+        }
+        self.handle = handle
+        self.path = "camera \(index)"
+        self.fps = fps.isFinite ? fps : 0
+        self.width = Int(w)
+        self.height = Int(h)
+        self.frameCount = 0
+    }
+
     /// The next frame, or nil at the end of the stream.
     public func read() throws -> Image? {
         var err = vcv_error()
