@@ -1,0 +1,182 @@
+import Foundation
+import VisageAU
+import VisageCore
+import VisageFace
+import VisageMedia
+import VisageRuntime
+
+/// 68 landmarks from our detector + PFLD, with tracking between detections (the `--landmarks pfld`
+/// seam; OpenFace's CLNF will plug in beside it).
+final class PFLDLandmarkSource: AULandmarkSource {
+    let name = "pfld"
+    let analyzer: FaceAnalyzer
+    var timings = AnalysisTimings()
+    /// Multi-face: people, not tracks, get face_ids. A track that starts is matched to someone
+    /// no longer visible, by identity (SFace) or, when motion blur spoils the embedding, by
+    /// continuity (lost moments ago, close by); two tracks on one face are merged.
+    private let embedder: FaceEmbedder?
+    private var personOfTrack: [Int: Int] = [:]
+    private struct Person { var id: Int; var embeddings: [[Float]]; var lastFrame: Int; var lastBox: Box }
+    private var people: [Person] = []
+
+    init(store: ModelStore, config: SessionConfig, detector: String, detectEvery: Int, maxInputSide: Int,
+         reidentify: Bool = false) throws {
+        let faceDetector = try DetectorFactory.make(model: detector, store: store, options: DetectionOptions(maxInputSide: maxInputSide),
+                                                    config: config)
+        let landmarker = try PFLDLandmarker.make(store: store, config: config)
+        analyzer = try FaceAnalyzer(detector: faceDetector, landmarker: landmarker, embedder: nil,
+                                    options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery))
+        embedder = reidentify ? try FaceEmbedder.make(store: store, config: config) : nil
+    }
+
+    func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
+        var faces = try analyzer.analyzeNext(frame, timings: &timings).faces.filter { $0.landmarks != nil }
+        guard let embedder else {
+            return faces.map { AUFaceObservation(faceID: $0.id ?? 0, points: $0.landmarks!, confidence: Double($0.score)) }
+        }
+        // Two tracks on one face (a drifting track and a fresh detection): keep the newer one,
+        // under the older one's person.
+        faces.sort { ($0.id ?? 0) > ($1.id ?? 0) }
+        var kept: [AnalyzedFace] = []
+        for face in faces {
+            if let twin = kept.first(where: { Self.iou($0.box, face.box) > 0.3 }) {
+                if let track = twin.id, let older = face.id, let person = personOfTrack[older], personOfTrack[track] == nil {
+                    personOfTrack[track] = person
+                }
+                continue
+            }
+            kept.append(face)
+        }
+        var present = Set<Int>()
+        for face in kept.sorted(by: { ($0.id ?? 0) < ($1.id ?? 0) }) where face.id.flatMap({ personOfTrack[$0] }) != nil {
+            present.insert(personOfTrack[face.id!]!)
+        }
+        var result: [AUFaceObservation] = []
+        for face in kept.sorted(by: { ($0.id ?? 0) < ($1.id ?? 0) }) {
+            let track = face.id ?? 0
+            let person = try personOfTrack[track] ?? assign(face, in: frame, index: index, embedder: embedder, taken: present)
+            personOfTrack[track] = person
+            present.insert(person)
+            if let k = people.firstIndex(where: { $0.id == person }) { people[k].lastFrame = index; people[k].lastBox = face.box }
+            result.append(AUFaceObservation(faceID: person, points: face.landmarks!, confidence: Double(face.score)))
+        }
+        return result
+    }
+
+    private func assign(_ face: AnalyzedFace, in frame: Image, index: Int, embedder: FaceEmbedder, taken: Set<Int>) throws -> Int {
+        let embedding = try embedder.embed(frame, keypoints: face.keypoints)
+        let absent = people.indices.filter { !taken.contains(people[$0].id) }
+        let byIdentity = absent.map { k in (k, people[k].embeddings.map { FaceEmbedder.similarity(embedding, $0) }.max() ?? -1) }
+            .max { $0.1 < $1.1 }
+        if let (k, similarity) = byIdentity, similarity >= embedder.profile.threshold {
+            people[k].embeddings.append(embedding)
+            return people[k].id
+        }
+        let size = max(face.box.width, face.box.height)
+        let nearby = absent.filter { index - people[$0].lastFrame <= 30 }
+            .map { k in (k, Self.distance(people[k].lastBox, face.box)) }
+            .filter { $0.1 <= 2.5 * size }
+            .min { $0.1 < $1.1 }
+        if let (k, _) = nearby {
+            people[k].embeddings.append(embedding)
+            return people[k].id
+        }
+        let id = (people.map(\.id).max() ?? -1) + 1
+        people.append(Person(id: id, embeddings: [embedding], lastFrame: index, lastBox: face.box))
+        return id
+    }
+
+    private static func iou(_ a: Box, _ b: Box) -> Float {
+        let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1)), h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
+        let inter = w * h
+        return inter / max(a.area + b.area - inter, 1e-6)
+    }
+
+    private static func distance(_ a: Box, _ b: Box) -> Float {
+        let dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2, dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2
+        return (dx * dx + dy * dy).squareRoot()
+    }
+}
+
+/// Everything `visage au` and `visage bench au` need to run the AU stage on one input.
+struct AUJob {
+    let models: AUModels
+    let makeSource: () throws -> AULandmarkSource
+    let online: Bool
+    let multiFace: Bool
+
+    struct Result {
+        var frames = 0
+        var seconds = 0.0
+        var persons: [AURecorder.PersonSeries] = []
+        var times: [String: Double] = [:]
+        var order: [String] = []
+    }
+
+    /// decode ∥ landmarks ∥ AU features + CSV, frames in order.
+    func runVideo(_ reader: VideoReader, csv: URL?, pipelined: Bool = true, progressLabel: String?,
+                  maxFrames: Int? = nil, onRecorder: ((AURecorder) -> Void)? = nil) throws -> Result {
+        let camera = Geometry3D.Camera.openFaceDefault(width: reader.width, height: reader.height)
+        let recorder = try AURecorder(models: models, options: AURecorder.Options(camera: camera, online: online, multiFace: multiFace), csv: csv)
+        onRecorder?(recorder)
+        let source = try makeSource()
+        let landmarkTimes = StageTimes()
+        let fps = reader.fps > 0 ? reader.fps : 30
+        let start = ContinuousClock.now
+        var next: () throws -> (Int, Image, [AUFaceObservation])?
+        var index = 0
+        var stop: () -> Void = {}
+        if pipelined {
+            let decoder = FramePrefetcher(reader)
+            nonisolated(unsafe) let src = source
+            nonisolated(unsafe) var counter = 0
+            let stage = AsyncStage<(Int, Image, [AUFaceObservation])>(name: "visage.landmarks", depth: 3) {
+                guard let frame = try decoder.next() else { return nil }
+                defer { counter += 1 }
+                if let maxFrames, counter >= maxFrames { return nil }
+                let faces = try landmarkTimes.measure("landmarks") { try src.observe(frame, index: counter) }
+                return (counter, frame, faces)
+            }
+            next = { try stage.next() }
+            stop = { stage.stop(); decoder.stop() }
+        } else {
+            next = {
+                guard maxFrames.map({ index < $0 }) ?? true, let frame = try landmarkTimes.measure("decode", { try reader.read() }) else { return nil }
+                let faces = try landmarkTimes.measure("landmarks") { try source.observe(frame, index: index) }
+                return (index, frame, faces)
+            }
+        }
+        defer { stop() }
+        let progress = progressLabel.map { Progress(total: maxFrames ?? reader.frameCount, label: $0) }
+        var result = Result()
+        do {
+            while let (i, frame, faces) = try next() {
+                try Interrupt.check()
+                // OpenFace's timestamps for files are frame / fps; cameras get wall-clock time.
+                let timestamp = reader.frameCount == 0 && reader.path.hasPrefix("camera")
+                    ? (ContinuousClock.now - start).seconds : Double(i) / fps
+                try recorder.add(frame: frame, index: i, timestamp: timestamp, faces: faces)
+                index = i + 1
+                result.frames += 1
+                progress?.update(result.frames)
+            }
+            result.persons = try recorder.finish()
+        } catch {
+            recorder.abandon()
+            throw error
+        }
+        progress?.done()
+        result.seconds = (ContinuousClock.now - start).seconds
+        if let pfld = source as? PFLDLandmarkSource {
+            landmarkTimes.add("detect", pfld.timings.detect)
+            landmarkTimes.add("pfld", pfld.timings.landmarks)
+        }
+        for (name, ms) in landmarkTimes.milliseconds { result.times[name] = ms; result.order.append(name) }
+        for name in recorder.times.order { result.times[name] = recorder.times.milliseconds[name]; result.order.append(name) }
+        return result
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
