@@ -157,8 +157,8 @@ public final class AURecorder {
         record.globalParameters = [g.scale, g.rx, g.ry, g.rz, g.tx, g.ty]
         record.localParameters = fit.local
         times.measure("pose_3d") {
-            record.pose = OpenFacePose.pose(fit: fit, pdm: pdm, landmarks: face.landmarks, camera: options.camera)
-            record.landmarks3D = OpenFacePose.landmarks3D(fit: fit, pdm: pdm, landmarks: face.landmarks, camera: options.camera)
+            (record.pose, record.landmarks3D) = OpenFacePose.estimate(fit: fit, pdm: pdm, landmarks: face.landmarks,
+                                                                      camera: options.camera)
         }
         record.intensities = result.intensities
         record.presences = result.presences

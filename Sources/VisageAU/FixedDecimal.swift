@@ -27,32 +27,23 @@ public enum FixedDecimal {
         appendUnsigned(digits / divisor, to: &out)
         if decimals > 0 {
             out.append(UInt8(ascii: "."))
+            let start = out.count
             var fraction = digits % divisor
-            var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: decimals)
-            for i in stride(from: decimals - 1, through: 0, by: -1) {
-                buffer[i] = UInt8(ascii: "0") + UInt8(fraction % 10)
-                fraction /= 10
-            }
-            out.append(contentsOf: buffer)
+            for _ in 0..<decimals { out.append(UInt8(ascii: "0") + UInt8(fraction % 10)); fraction /= 10 }
+            out[start...].reverse()
         }
     }
 
     public static func appendUnsigned(_ value: UInt64, to out: inout [UInt8]) {
-        if value == 0 { out.append(UInt8(ascii: "0")); return }
+        let start = out.count
         var v = value
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { raw in
-            while v > 0 { raw[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { out.append(raw[i]) }
-        }
+        repeat { out.append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 } while v > 0
+        out[start...].reverse()
     }
 
     public static func appendInteger(_ value: Int, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        appendUnsigned(value.magnitude.toUInt64, to: &out)
+        appendUnsigned(UInt64(value.magnitude), to: &out)
     }
 
     public static func string(_ value: Double, decimals: Int) -> String {
@@ -60,8 +51,4 @@ public enum FixedDecimal {
         append(value, decimals: decimals, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
-}
-
-private extension UInt {
-    var toUInt64: UInt64 { UInt64(self) }
 }

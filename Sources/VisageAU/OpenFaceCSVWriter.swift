@@ -153,19 +153,19 @@ public final class OpenFaceCSVWriter {
         FixedDecimal.append(r.timestamp, decimals: 3, to: &out); out.append(comma)
         FixedDecimal.append(r.confidence, decimals: 2, to: &out); out.append(comma)
         out.append(r.success ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-        func floats(_ values: [Float], _ decimals: Int) {
+        func floats(_ values: ArraySlice<Float>, _ decimals: Int) {
             for v in values { out.append(comma); FixedDecimal.append(Double(v), decimals: decimals, to: &out) }
         }
-        floats(Array(r.gaze[0..<6]), 6)
-        floats(Array(r.gaze[6..<8]), 3)
-        floats(r.eyeLandmarks2D, 1)
-        floats(r.eyeLandmarks3D, 1)
-        floats(Array(r.pose[0..<3]), 1)
-        floats(Array(r.pose[3..<6]), 3)
-        floats(r.landmarks2D, 1)
-        floats(r.landmarks3D, 1)
-        floats(r.globalParameters, 3)
-        floats(r.localParameters, 3)
+        floats(r.gaze[0..<6], 6)
+        floats(r.gaze[6..<8], 3)
+        floats(r.eyeLandmarks2D[...], 1)
+        floats(r.eyeLandmarks3D[...], 1)
+        floats(r.pose[0..<3], 1)
+        floats(r.pose[3..<6], 3)
+        floats(r.landmarks2D[...], 1)
+        floats(r.landmarks3D[...], 1)
+        floats(r.globalParameters[...], 3)
+        floats(r.localParameters[...], 3)
     }
 
     static func appendAUs(intensities: [Double], presences: [Double], intensityDecimals: Int, presenceDecimals: Int,

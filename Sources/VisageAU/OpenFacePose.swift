@@ -9,14 +9,22 @@ public enum OpenFacePose {
     /// PDM's scale and translation, refined by iterative PnP of the PDM's 3D shape. OpenFace seeds
     /// PnP's rotation vector with the Euler angles themselves; we do the same so the refinement
     /// converges to the same solution.
-    public static func pose(fit: PDMFit, pdm: PointDistributionModel, landmarks: [Float], camera: Geometry3D.Camera) -> [Float] {
+    /// Both CSV outputs from one PDM shape evaluation.
+    public static func estimate(fit: PDMFit, pdm: PointDistributionModel, landmarks: [Float],
+                                camera: Geometry3D.Camera) -> (pose: [Float], landmarks3D: [Float]) {
+        let shape = pdm.shape3D(local: fit.local)
+        return (pose(fit: fit, shape: shape, landmarks: landmarks, camera: camera),
+                landmarks3D(fit: fit, shape: shape, landmarks: landmarks, camera: camera))
+    }
+
+    /// - Parameter shape: `pdm.shape3D(local: fit.local)` (x…, y…, z…).
+    public static func pose(fit: PDMFit, shape: [Float], landmarks: [Float], camera: Geometry3D.Camera) -> [Float] {
         let g = fit.global
         guard g.scale != 0 else { return [Float](repeating: 0, count: 6) }
         let z = camera.fx / Double(g.scale)
         let x = (Double(g.tx) - camera.cx) / camera.fx * z
         let y = (Double(g.ty) - camera.cy) / camera.fy * z
-        let n = pdm.pointCount
-        let shape = pdm.shape3D(local: fit.local)
+        let n = shape.count / 3
         let object = (0..<n).map { (shape[$0], shape[n + $0], shape[2 * n + $0]) }
         let image = (0..<n).map { Point(landmarks[$0], landmarks[n + $0]) }
         let guess = (rvec: [Double(g.rx), Double(g.ry), Double(g.rz)], tvec: [x, y, z])
@@ -30,12 +38,11 @@ public enum OpenFacePose {
 
     /// X_i, Y_i, Z_i (mm, camera space): the PDM shape rotated by the fit's rotation gives each
     /// point's depth around fx/scale; X and Y back-project the observed 2D landmark at that depth.
-    public static func landmarks3D(fit: PDMFit, pdm: PointDistributionModel, landmarks: [Float], camera: Geometry3D.Camera) -> [Float] {
-        let n = pdm.pointCount
+    public static func landmarks3D(fit: PDMFit, shape: [Float], landmarks: [Float], camera: Geometry3D.Camera) -> [Float] {
+        let n = shape.count / 3
         var out = [Float](repeating: 0, count: 3 * n)
         let g = fit.global
         guard g.scale != 0 else { return out }
-        let shape = pdm.shape3D(local: fit.local)
         let r = PDMRotation.matrix(rx: g.rx, ry: g.ry, rz: g.rz)
         let zAverage = Float(camera.fx) / g.scale
         let fx = Float(camera.fx), fy = Float(camera.fy), cx = Float(camera.cx), cy = Float(camera.cy)

@@ -99,24 +99,10 @@ enum PDMKernels {
         return true
     }
 
-    /// Double dot product of any length, two 4-lane accumulators plus a scalar tail.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, length: Int) -> Double {
-        var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
-        var k = 0
-        while k + 8 <= length {
-            acc0 += load4(a + k) * load4(b + k)
-            acc1 += load4(a + k + 4) * load4(b + k + 4)
-            k += 8
-        }
-        var sum = (acc0 + acc1).sum()
-        while k < length { sum += a[k] * b[k]; k += 1 }
-        return sum
-    }
-
+    /// The module's double dot product (VectorMath: Accelerate on Apple, our SIMD loop elsewhere).
     @inline(__always)
     private static func dot(_ a: UnsafeMutablePointer<Double>, _ b: UnsafeMutablePointer<Double>, length: Int) -> Double {
-        dot(UnsafePointer(a), UnsafePointer(b), length: length)
+        VectorMath.dot(a, b, count: length)
     }
 
     @inline(__always)
@@ -138,10 +124,5 @@ enum PDMKernels {
     @inline(__always)
     static func store4(_ value: SIMD4<Float>, at p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    private static func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
     }
 }

@@ -1,61 +1,20 @@
 import Foundation
 import VisageCore
 
-/// Decodes the next frames of a video on its own thread while the caller processes the current
-/// one (decode ∥ process), keeping at most `depth` decoded frames in memory.
+/// The decode stage: frames of a video decoded on their own thread while the caller processes
+/// the current one (decode ∥ process), at most `depth` decoded frames in memory.
 public final class FramePrefetcher: @unchecked Sendable {
-    private let reader: VideoReader
-    private let lock = NSCondition()
-    private var buffer: [Image] = []
-    private var finished = false
-    private var failure: Error?
-    private var stopped = false
-    private let depth: Int
+    private let stage: AsyncStage<Image>
 
     public init(_ reader: VideoReader, depth: Int = 4) {
-        self.reader = reader
-        self.depth = max(1, depth)
-        let thread = Thread { [self] in run() }
-        thread.name = "visage.decode"
-        thread.start()
-    }
-
-    private func run() {
-        while true {
-            lock.lock()
-            while buffer.count >= depth && !stopped { lock.wait() }
-            if stopped { lock.unlock(); return }
-            lock.unlock()
-            let frame: Image?
-            do { frame = try reader.read() } catch {
-                lock.lock(); failure = error; finished = true; lock.broadcast(); lock.unlock()
-                return
-            }
-            lock.lock()
-            if let frame { buffer.append(frame) } else { finished = true }
-            lock.broadcast()
-            lock.unlock()
-            if frame == nil { return }
-        }
+        stage = AsyncStage(name: "visage.decode", depth: depth) { try reader.read() }
     }
 
     /// The next frame in order, nil at the end of the video.
-    public func next() throws -> Image? {
-        lock.lock(); defer { lock.unlock() }
-        while buffer.isEmpty && !finished { lock.wait() }
-        if !buffer.isEmpty {
-            let frame = buffer.removeFirst()
-            lock.broadcast()
-            return frame
-        }
-        if let failure { throw failure }
-        return nil
-    }
+    public func next() throws -> Image? { try stage.next() }
 
-    /// Stops decoding early (the thread exits at its next frame).
-    public func stop() {
-        lock.lock(); stopped = true; lock.broadcast(); lock.unlock()
-    }
+    /// Stops decoding early (after the frame being decoded).
+    public func stop() { stage.stop() }
 
     deinit { stop() }
 }

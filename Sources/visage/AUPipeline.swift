@@ -39,7 +39,7 @@ final class PFLDLandmarkSource: AULandmarkSource {
         faces.sort { ($0.id ?? 0) > ($1.id ?? 0) }
         var kept: [AnalyzedFace] = []
         for face in faces {
-            if let twin = kept.first(where: { Self.iou($0.box, face.box) > 0.3 }) {
+            if let twin = kept.first(where: { $0.box.iou(face.box) > 0.3 }) {
                 if let track = twin.id, let older = face.id, let person = personOfTrack[older], personOfTrack[track] == nil {
                     personOfTrack[track] = person
                 }
@@ -84,12 +84,6 @@ final class PFLDLandmarkSource: AULandmarkSource {
         let id = (people.map(\.id).max() ?? -1) + 1
         people.append(Person(id: id, embeddings: [embedding], lastFrame: index, lastBox: face.box))
         return id
-    }
-
-    private static func iou(_ a: Box, _ b: Box) -> Float {
-        let w = max(0, min(a.x2, b.x2) - max(a.x1, b.x1)), h = max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
-        let inter = w * h
-        return inter / max(a.area + b.area - inter, 1e-6)
     }
 
     private static func distance(_ a: Box, _ b: Box) -> Float {
