@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "VisageFace", targets: ["VisageFace"]),
         .library(name: "VisageSwap", targets: ["VisageSwap"]),
         .library(name: "VisageAU", targets: ["VisageAU"]),
+        .library(name: "VisageCLNF", targets: ["VisageCLNF"]),
+        .library(name: "VisageLive", targets: ["VisageLive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -75,10 +77,21 @@ let package = Package(
             // the debug test suite's real-video checks take minutes.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
+        .target(
+            name: "VisageCLNF",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageAU"],
+            // Patch responses and CNN layers: unoptimised they would make the debug test suite crawl.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        .target(
+            name: "VisageLive",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU"]
+        ),
         .executableTarget(
             name: "visage",
             dependencies: [
                 "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
+                "VisageCLNF", "VisageLive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,6 +106,8 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
+        .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
+        .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia"]),
     ],
     cxxLanguageStandard: .cxx17
