@@ -8,12 +8,21 @@ public struct AUFaceObservation: Sendable {
     public var landmarks: [Float]
     public var confidence: Double
     public var success: Bool
+    /// The landmark model's own PDM fit when it has one (CLNF): FeatureExtraction writes these as the
+    /// `p_*` columns and derives pose and 3D landmarks from them. Without it (PFLD, a CSV), the AU
+    /// stage's CalcParams fit stands in.
+    public var modelFit: PDMFit?
+    /// Gaze and eye landmarks when the landmark model has eye models (CLNF's eye parts).
+    public var gaze: OpenFaceGazeColumns?
 
-    public init(faceID: Int, landmarks: [Float], confidence: Double, success: Bool) {
+    public init(faceID: Int, landmarks: [Float], confidence: Double, success: Bool,
+                modelFit: PDMFit? = nil, gaze: OpenFaceGazeColumns? = nil) {
         self.faceID = faceID
         self.landmarks = landmarks
         self.confidence = confidence
         self.success = success
+        self.modelFit = modelFit
+        self.gaze = gaze
     }
 
     /// From 68 points in image coordinates.

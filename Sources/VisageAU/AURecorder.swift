@@ -63,12 +63,21 @@ public final class AURecorder {
     /// Adds frame `index` (0-based) with the faces a landmark source found in it.
     public func add(frame: Image, index: Int, timestamp: Double, faces observed: [AUFaceObservation]) throws {
         frameCount += 1
-        var faces = observed.filter { $0.success && $0.landmarks.count == 2 * models.pdm.pointCount }
+        let located = observed.filter { $0.landmarks.count == 2 * models.pdm.pointCount }
+        var faces = located.filter(\.success)
+        // A tracked face the landmark model itself rejected (CLNF's validator): OpenFace still writes its
+        // landmarks, parameters and pose, with success 0, and the AU stage sees a failed frame.
+        var rejected: AUFaceObservation?
         if !options.multiFace {
             // FeatureExtraction follows one person: stay with them while they are visible.
             let keep = faces.first { $0.faceID == currentPerson } ?? faces.max { Self.span($0) < Self.span($1) }
             currentPerson = keep?.faceID
-            faces = keep.map { [AUFaceObservation(faceID: 0, landmarks: $0.landmarks, confidence: $0.confidence, success: true)] } ?? []
+            faces = keep.map { face in
+                var f = face
+                f.faceID = 0
+                return [f]
+            } ?? []
+            if faces.isEmpty { rejected = located.first { $0.modelFit != nil } }
         } else {
             faces = faces.map { face in
                 var f = face
@@ -121,6 +130,9 @@ public final class AURecorder {
             let result = analyzer.addFrame(hog: UnsafeBufferPointer(start: nil, count: 0), geometry: UnsafeBufferPointer(start: nil, count: 0),
                                            success: false, timestamp: timestamp)
             var record = OpenFaceRecord(frame: index + 1, faceID: 0, timestamp: timestamp, layout: layout)
+            if let rejected, let fit = rejected.modelFit {
+                Self.fillGeometry(&record, face: rejected, fit: fit, pdm: models.pdm, camera: options.camera)
+            }
             record.intensities = result.intensities
             record.presences = result.presences
             try emit(record, result: result)
@@ -150,19 +162,30 @@ public final class AURecorder {
         }
         let pdm = worker.models.pdm
         var record = OpenFaceRecord(frame: index + 1, faceID: face.faceID, timestamp: timestamp, layout: worker.models.layout)
-        record.confidence = face.confidence
         record.success = true
-        record.landmarks2D = face.landmarks
-        let g = fit.global
-        record.globalParameters = [g.scale, g.rx, g.ry, g.rz, g.tx, g.ty]
-        record.localParameters = fit.local
         times.measure("pose_3d") {
-            (record.pose, record.landmarks3D) = OpenFacePose.estimate(fit: fit, pdm: pdm, landmarks: face.landmarks,
-                                                                      camera: options.camera)
+            fillGeometry(&record, face: face, fit: face.modelFit ?? fit, pdm: pdm, camera: options.camera)
+        }
+        if let gaze = face.gaze {
+            record.gaze = gaze.gaze
+            record.eyeLandmarks2D = gaze.eyeLandmarks2D
+            record.eyeLandmarks3D = gaze.eyeLandmarks3D
         }
         record.intensities = result.intensities
         record.presences = result.presences
         return (record, result)
+    }
+
+    /// Confidence, 2D landmarks, PDM parameters, pose and 3D landmarks: what FeatureExtraction derives from
+    /// the landmark model's state (its own PDM fit when it has one).
+    private static func fillGeometry(_ record: inout OpenFaceRecord, face: AUFaceObservation, fit: PDMFit,
+                                     pdm: PointDistributionModel, camera: Geometry3D.Camera) {
+        record.confidence = face.confidence
+        record.landmarks2D = face.landmarks
+        let g = fit.global
+        record.globalParameters = [g.scale, g.rx, g.ry, g.rz, g.tx, g.ty]
+        record.localParameters = fit.local
+        (record.pose, record.landmarks3D) = OpenFacePose.estimate(fit: fit, pdm: pdm, landmarks: face.landmarks, camera: camera)
     }
 
     private func emit(_ record: OpenFaceRecord, result: AUFrameResult) throws {

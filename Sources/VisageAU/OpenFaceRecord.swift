@@ -1,8 +1,7 @@
 /// One row of OpenFace's FeatureExtraction CSV: one face in one frame.
 ///
-/// Values that Visage does not compute yet (gaze and the eye-region landmarks, which need
-/// OpenFace's eye CLNF models) stay at 0, which is what OpenFace writes when it has no
-/// estimate for them.
+/// Values a landmark source cannot give (gaze and the eye-region landmarks need OpenFace's eye
+/// CLNF models) stay at 0, which is what OpenFace writes when it has no estimate for them.
 public struct OpenFaceRecord: Sendable {
     /// 1-based, as OpenFace numbers frames.
     public var frame: Int
