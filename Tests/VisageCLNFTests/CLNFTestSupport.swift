@@ -75,6 +75,18 @@ enum CLNFTestSupport {
 
     /// A stand-in for OpenFace's MTCNN detector until it exists: returns the bounding box of the reference
     /// CSV's landmarks of the frame, which is roughly what OpenFace's corrected MTCNN box covers.
+    /// A stand-in for OpenFace's CNN validator: answers every check of a frame with the certainty OpenFace's
+    /// validator gave that frame's final fit (the CSV's confidence). It reproduces OpenFace's control flow
+    /// where validation failed (re-detection, restored parameters), not the validator itself.
+    final class ReferenceConfidenceValidator: OpenFaceLandmarkValidator {
+        let frames: [ReferenceFrame]
+        var frameIndex = 0
+        init(frames: [ReferenceFrame]) { self.frames = frames }
+        func check(gray: Image, landmarks: [Float], rotation: (Float, Float, Float)) throws -> Double {
+            frameIndex < frames.count ? frames[frameIndex].confidence : 0
+        }
+    }
+
     final class ReferenceBoxDetector: OpenFaceFaceDetector {
         let frames: [ReferenceFrame]
         var frameIndex = 0
@@ -89,4 +101,12 @@ enum CLNFTestSupport {
             return [OpenFaceDetection(box: box, confidence: 1)]
         }
     }
+}
+
+extension CLNFTestSupport {
+    static func openVideo(_ file: String) throws -> VideoReader {
+        try VideoReader(path: videos.appendingPathComponent(file).path)
+    }
+
+    static func gray(_ frame: Image) throws -> Image { try ImageOps.convertColor(frame, .bgrToGray) }
 }
