@@ -27,6 +27,16 @@ enum CLNFAreaOfInterest {
         return table
     }()
 
+    /// `saturate_cast<int>(double)`: round half to even, saturated to Int32; NaN gives Int32.min as the x86
+    /// conversion does (so a degenerate fit reads border zeros instead of trapping).
+    @inline(__always)
+    static func cvRound(_ v: Double) -> Int {
+        guard !v.isNaN else { return Int(Int32.min) }
+        if v >= 2147483647 { return Int(Int32.max) }
+        if v <= -2147483648 { return Int(Int32.min) }
+        return Int(v.rounded(.toNearestOrEven))
+    }
+
     /// Fills `out` (side × side floats, row-major) from the uint8 grey image; `m` maps output pixels to image
     /// pixels (the inverse map OpenFace passes with WARP_INVERSE_MAP), already converted to double.
     static func extract(gray: Image, m: (Double, Double, Double, Double, Double, Double), side: Int,
@@ -35,12 +45,12 @@ enum CLNFAreaOfInterest {
         let src = UnsafePointer(gray.baseAddress.assumingMemoryBound(to: UInt8.self))
         weights.withUnsafeBufferPointer { table in
             for y in 0..<side {
-                let x0 = Int(((m.1 * Double(y) + m.2) * abScale).rounded(.toNearestOrEven)) + roundDelta
-                let y0 = Int(((m.4 * Double(y) + m.5) * abScale).rounded(.toNearestOrEven)) + roundDelta
+                let x0 = cvRound((m.1 * Double(y) + m.2) * abScale) + roundDelta
+                let y0 = cvRound((m.4 * Double(y) + m.5) * abScale) + roundDelta
                 let row = out + y * side
                 for x in 0..<side {
-                    let ax = Int((m.0 * Double(x) * abScale).rounded(.toNearestOrEven))
-                    let bx = Int((m.3 * Double(x) * abScale).rounded(.toNearestOrEven))
+                    let ax = cvRound(m.0 * Double(x) * abScale)
+                    let bx = cvRound(m.3 * Double(x) * abScale)
                     let fx = (x0 + ax) >> 5, fy = (y0 + bx) >> 5
                     let sx = fx >> 5, sy = fy >> 5
                     let w = table[(fy & 31) * 32 + (fx & 31)]

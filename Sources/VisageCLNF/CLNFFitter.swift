@@ -102,6 +102,10 @@ public struct CLNFFitter {
             times.optimisation += Double(end - middle) / 1e9
             // OpenFace cannot track faces under ~30 px across.
             if global.scale < 0.25 { return CLNFFitOutcome(success: false, likelihood: likelihood) }
+            // Not in OpenFace (its validator rejects such fits): parameters that broke down numerically fail.
+            guard global.scale.isFinite, global.tx.isFinite, global.ty.isFinite else {
+                return CLNFFitOutcome(success: false, likelihood: likelihood)
+            }
         }
         return CLNFFitOutcome(success: true, likelihood: likelihood)
     }
@@ -271,6 +275,8 @@ public struct CLNFFitter {
             for i in 0..<n {
                 guard visible[i] else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
                 var dx = dxs[i], dy = dys[i]
+                // A degenerate fit (NaN offsets) would make OpenFace index garbage; here it just stops moving.
+                guard dx.isFinite, dy.isFinite else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
                 if dx < 0 { dx = 0 }
                 if dy < 0 { dy = 0 }
                 if dx > limit { dx = limit }
