@@ -1,15 +1,17 @@
 import Foundation
 
 /// A 3×3 matrix stored by rows, in OpenFace's single precision (`cv::Matx33f`).
-struct RotationMatrix3f: Sendable, Equatable {
-    var r0: SIMD3<Float>
-    var r1: SIMD3<Float>
-    var r2: SIMD3<Float>
+public struct RotationMatrix3f: Sendable, Equatable {
+    public var r0: SIMD3<Float>
+    public var r1: SIMD3<Float>
+    public var r2: SIMD3<Float>
 
-    static let identity = RotationMatrix3f(r0: [1, 0, 0], r1: [0, 1, 0], r2: [0, 0, 1])
+    public init(r0: SIMD3<Float>, r1: SIMD3<Float>, r2: SIMD3<Float>) { self.r0 = r0; self.r1 = r1; self.r2 = r2 }
+
+    public static let identity = RotationMatrix3f(r0: [1, 0, 0], r1: [0, 1, 0], r2: [0, 0, 1])
 
     /// Product in float with OpenCV's `Matx` summation order ((a0 b0 + a1 b1) + a2 b2).
-    static func * (a: RotationMatrix3f, b: RotationMatrix3f) -> RotationMatrix3f {
+    public static func * (a: RotationMatrix3f, b: RotationMatrix3f) -> RotationMatrix3f {
         func row(_ r: SIMD3<Float>) -> SIMD3<Float> {
             SIMD3(r.x * b.r0.x + r.y * b.r1.x + r.z * b.r2.x,
                   r.x * b.r0.y + r.y * b.r1.y + r.z * b.r2.y,
@@ -22,9 +24,9 @@ struct RotationMatrix3f: Sendable, Equatable {
 /// The rotation conventions of OpenFace's `RotationHelpers.h` (XYZ Euler angles, R = Rx · Ry · Rz) and the
 /// parameter update of `PDM::UpdateModelParameters`, reproduced with the same float/double split:
 /// Euler conversions in float, Rodrigues (OpenCV) in double with float results.
-enum PDMRotation {
+public enum PDMRotation {
     /// `Euler2RotationMatrix`: angles (pitch rx, yaw ry, roll rz) in radians to R = Rx · Ry · Rz, in float.
-    static func matrix(rx: Float, ry: Float, rz: Float) -> RotationMatrix3f {
+    public static func matrix(rx: Float, ry: Float, rz: Float) -> RotationMatrix3f {
         let s1 = sin(rx), s2 = sin(ry), s3 = sin(rz)
         let c1 = cos(rx), c2 = cos(ry), c3 = cos(rz)
         return RotationMatrix3f(
@@ -51,7 +53,7 @@ enum PDMRotation {
     /// (`Orthonormalise`), composed on the right of the current rotation, and turned back into Euler angles
     /// through axis–angle (Rodrigues there and back, which also re-orthonormalises). NaN angles become 0,
     /// OpenFace's guard against numerical breakdown.
-    static func update(rx: Float, ry: Float, rz: Float, wx: Float, wy: Float, wz: Float) -> (Float, Float, Float) {
+    public static func update(rx: Float, ry: Float, rz: Float, wx: Float, wy: Float, wz: Float) -> (Float, Float, Float) {
         let current = matrix(rx: rx, ry: ry, rz: rz)
         let step = orthonormalisedSmallRotation(wx: wx, wy: wy, wz: wz)
         let combined = current * step

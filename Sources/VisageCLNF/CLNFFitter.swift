@@ -1,0 +1,334 @@
+import Foundation
+import VisageAU
+import VisageCore
+
+/// What `CLNF::Fit` reports besides the parameters it updates.
+public struct CLNFFitOutcome: Sendable {
+    /// False only when the face became too small to fit (scale < 0.25), as in OpenFace.
+    public var success: Bool
+    /// Mean log-likelihood of the final non-rigid pass (`model_likelihood`); used to rank hypotheses.
+    public var likelihood: Float
+}
+
+/// Time spent in the two halves of fitting, accumulated across calls (for benchmarks).
+public struct CLNFFitTimes: Sendable {
+    public var responses: Double = 0
+    public var optimisation: Double = 0
+}
+
+/// `CLNF::Fit` and `CLNF::NU_RLMS` for one `CLNFModel`, with every buffer preallocated: after the first call at
+/// a window size, fitting allocates nothing. Not for concurrent use; keep one per thread.
+public struct CLNFFitter {
+    public let model: CLNFModel
+    public var times = CLNFFitTimes()
+
+    private let n: Int
+    private let m: Int
+    private let parameterCount: Int
+    private var responses: [Float]
+    private var responseStride: Int
+    private var areaOfInterest: [Float]
+    private var responseWorkspace = CCNFResponseWorkspace()
+    private var shape3D: [Float]
+    private var landmarks: [Float]
+    private var referenceShape: [Float]
+    private var currentShape: [Float]
+    private var previousShape: [Float]
+    private var jacobian: [Float]
+    private var weightedJacobian: [Float]
+    private var meanShifts: [Float]
+    private var dxs: [Float]
+    private var dys: [Float]
+    private var hessian: [Double]
+    private var gradient: [Double]
+    private var delta: [Float]
+    private var currentLocal: [Float]
+    /// Similarity image → reference frame of the current scale, and back (`sim_img_to_ref`, `sim_ref_to_img`).
+    private var imageToReference = SIMD4<Float>(1, 0, 0, 1)
+    private var referenceToImage = SIMD4<Float>(1, 0, 0, 1)
+
+    public init(model: CLNFModel) {
+        self.model = model
+        n = model.shape.pointCount
+        m = model.shape.modeCount
+        parameterCount = 6 + m
+        responseStride = 0
+        responses = []
+        areaOfInterest = []
+        shape3D = [Float](repeating: 0, count: 3 * n)
+        landmarks = [Float](repeating: 0, count: 2 * n)
+        referenceShape = landmarks
+        currentShape = landmarks
+        previousShape = landmarks
+        jacobian = [Float](repeating: 0, count: (6 + m) * 2 * n)
+        weightedJacobian = jacobian
+        meanShifts = landmarks
+        dxs = [Float](repeating: 0, count: n)
+        dys = dxs
+        hessian = [Double](repeating: 0, count: (6 + m) * (6 + m))
+        gradient = [Double](repeating: 0, count: 6 + m)
+        delta = [Float](repeating: 0, count: 6 + m)
+        currentLocal = [Float](repeating: 0, count: m)
+    }
+
+    /// `CLNF::Fit`: for each scale with a non-zero window, patch responses around the current shape, then a
+    /// rigid and a non-rigid NU-RLMS pass. Updates `global` and `local` in place.
+    public mutating func fit(gray: Image, global: inout PDMGlobalParameters, local: inout [Float],
+                             windowSizes: [Int], parameters: CLNFParameters) -> CLNFFitOutcome {
+        precondition(local.count == m, "CLNF fit needs \(m) local parameters")
+        let scales = model.patchExperts.scales.count
+        var likelihood: Float = -10
+        for scale in 0..<scales {
+            let window = scale < windowSizes.count ? windowSizes[scale] : 0
+            guard window > 0 else { continue }
+            let view = model.patchExperts.viewIndex(rx: global.rx, ry: global.ry, rz: global.rz, scale: scale)
+            let start = DispatchTime.now().uptimeNanoseconds
+            computeResponses(gray: gray, global: global, local: local, window: window, scale: scale, view: view)
+            let middle = DispatchTime.now().uptimeNanoseconds
+            var p = parameters
+            if parameters.refineParameters {
+                p = parameters.adapted(toPatchScaling: model.patchExperts.patchScaling[min(scale, 2)])
+            }
+            // `landmarks` (the shape responses are centred on) is the base shape of both passes.
+            _ = rlms(global: &global, local: &local, window: window, scale: scale, view: view, rigid: true,
+                     parameters: p, computeLikelihood: false)
+            let next = scale + 1 < windowSizes.count ? windowSizes[scale + 1] : 0
+            let last = scale == scales - 1 || next == 0 || global.scale < 0.30
+            let l = rlms(global: &global, local: &local, window: window, scale: scale, view: view, rigid: false,
+                         parameters: p, computeLikelihood: last)
+            if last { likelihood = l }
+            let end = DispatchTime.now().uptimeNanoseconds
+            times.responses += Double(middle - start) / 1e9
+            times.optimisation += Double(end - middle) / 1e9
+            // OpenFace cannot track faces under ~30 px across.
+            if global.scale < 0.25 { return CLNFFitOutcome(success: false, likelihood: likelihood) }
+            // Not in OpenFace (its validator rejects such fits): parameters that broke down numerically fail.
+            guard global.scale.isFinite, global.tx.isFinite, global.ty.isFinite else {
+                return CLNFFitOutcome(success: false, likelihood: likelihood)
+            }
+        }
+        return CLNFFitOutcome(success: true, likelihood: likelihood)
+    }
+
+    // MARK: - Patch responses (Patch_experts::Response)
+
+    private mutating func computeResponses(gray: Image, global: PDMGlobalParameters, local: [Float], window: Int,
+                                           scale: Int, view: Int) {
+        let n = self.n
+        let level = model.patchExperts.scales[scale]
+        let reference = PDMGlobalParameters(scale: Float(level.patchScaling), rx: 0, ry: 0, rz: 0, tx: 0, ty: 0)
+        local.withUnsafeBufferPointer { l in
+            shape3D.withUnsafeMutableBufferPointer { s in
+                model.shape.shape3D(local: l.baseAddress!, into: s.baseAddress!)
+                landmarks.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: global, into: o.baseAddress!) }
+                referenceShape.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: reference, into: o.baseAddress!) }
+            }
+        }
+        imageToReference = CLNFSimilarity.alignWithScale(source: landmarks, destination: referenceShape, count: n)
+        referenceToImage = CLNFSimilarity.inverse(imageToReference)
+        let a1 = referenceToImage[0], b1 = -referenceToImage[1]
+
+        let positions = window * window
+        if responseStride < positions || responses.count < n * positions {
+            responseStride = positions
+            responses = [Float](repeating: 0, count: n * positions)
+        }
+        responseStride = positions
+        let sigmas = model.sigmas.sigmas(scale: scale, view: view, window: window)
+        for i in 0..<n where level.visibilities[view][i] {
+            let expert = level.experts[view][i]
+            guard !expert.isEmpty else { continue }
+            let side = window + expert.width - 1
+            if areaOfInterest.count < side * side { areaOfInterest = [Float](repeating: 0, count: side * side) }
+            let lx = landmarks[i], ly = landmarks[i + n]
+            // The 2×3 float matrix OpenFace builds, passed to warpAffine (which converts it to double).
+            let warp = (Double(a1), Double(-b1), Double(lx - a1 * (Float(side) - 1) / 2 + b1 * (Float(side) - 1) / 2),
+                     Double(b1), Double(a1), Double(ly - a1 * (Float(side) - 1) / 2 - b1 * (Float(side) - 1) / 2))
+            areaOfInterest.withUnsafeMutableBufferPointer { aoi in
+                CLNFAreaOfInterest.extract(gray: gray, m: warp, side: side, into: aoi.baseAddress!)
+                responses.withUnsafeMutableBufferPointer { r in
+                    responseWorkspace.response(expert: expert, sigma: sigmas[i], window: window,
+                                               areaOfInterest: UnsafePointer(aoi.baseAddress!),
+                                               into: r.baseAddress! + i * positions)
+                }
+            }
+        }
+    }
+
+    // MARK: - NU-RLMS
+
+    /// One `NU_RLMS` pass from (`global`, `local`) with responses centred on `landmarks`; returns the mean
+    /// log-likelihood when asked (else 0).
+    private mutating func rlms(global: inout PDMGlobalParameters, local: inout [Float], window: Int, scale: Int,
+                               view: Int, rigid: Bool, parameters: CLNFParameters, computeLikelihood: Bool) -> Float {
+        let n = self.n, rows = 2 * n
+        let count = rigid ? 6 : parameterCount
+        let level = model.patchExperts.scales[scale]
+        let visible = level.visibilities[view]
+        let eigen = model.shape.pdm.eigenValues
+
+        // GetWeightMatrix: weight_factor · patch confidence per landmark, or identity.
+        var weighted = parameters.weightFactor > 0
+        if weighted && !rigid {
+            // ComputeJacobian skips the weighting when trace(W) equals its size.
+            var trace: Float = 0
+            for i in 0..<n { let w = Float(level.experts[view][i].confidence) * parameters.weightFactor; trace += 2 * w }
+            if trace == Float(rows) { weighted = false }
+        }
+        let a = Float(-0.5 / Double(parameters.sigma * parameters.sigma))
+        let centre = Float((window - 1) / 2)
+        let step: Float = 0.1
+        var currentGlobal = global
+        for j in 0..<m { currentLocal[j] = local[j] }
+        let s2i = imageToReference, r2i = referenceToImage
+
+        for iteration in 0..<parameters.iterations {
+            currentLocal.withUnsafeBufferPointer { l in
+                shape3D.withUnsafeMutableBufferPointer { s in
+                    model.shape.shape3D(local: l.baseAddress!, into: s.baseAddress!)
+                    currentShape.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: currentGlobal, into: o.baseAddress!) }
+                }
+            }
+            if iteration > 0 {
+                var sum = 0.0
+                for k in 0..<rows { let d = Double(currentShape[k] - previousShape[k]); sum += d * d }
+                if sum.squareRoot() < 0.01 { break }
+            }
+            for k in 0..<rows { previousShape[k] = currentShape[k] }
+
+            shape3D.withUnsafeBufferPointer { s in
+                jacobian.withUnsafeMutableBufferPointer { j in
+                    model.shape.jacobian(shape3D: s.baseAddress!, global: currentGlobal, rigid: rigid, into: j.baseAddress!)
+                }
+            }
+            for p in 0..<count {
+                for i in 0..<n {
+                    let wx: Float = weighted ? Float(level.experts[view][i].confidence) * parameters.weightFactor : 1
+                    weightedJacobian[p * rows + i] = jacobian[p * rows + i] * wx
+                    weightedJacobian[p * rows + i + n] = jacobian[p * rows + i + n] * wx
+                }
+            }
+
+            // Offsets of the current shape from the base shape, in the reference frame, as response indices.
+            for i in 0..<n {
+                let dx = currentShape[i] - landmarks[i], dy = currentShape[i + n] - landmarks[i + n]
+                dxs[i] = (dx * s2i[0] + dy * s2i[1]) + centre
+                dys[i] = (dx * s2i[2] + dy * s2i[3]) + centre
+            }
+            meanShift(window: window, a: a, step: step, visible: visible)
+            for i in 0..<n {
+                let mx = meanShifts[i], my = meanShifts[i + n]
+                meanShifts[i] = mx * r2i[0] + my * r2i[1]
+                meanShifts[i + n] = mx * r2i[2] + my * r2i[3]
+            }
+            for i in 0..<n where !visible[i] {
+                for p in 0..<count {
+                    jacobian[p * rows + i] = 0; jacobian[p * rows + i + n] = 0
+                    weightedJacobian[p * rows + i] = 0; weightedJacobian[p * rows + i + n] = 0
+                }
+                meanShifts[i] = 0; meanShifts[i + n] = 0
+            }
+            solveStep(count: count, rows: rows, rigid: rigid, regFactor: parameters.regFactor, eigen: eigen)
+            delta.withUnsafeBufferPointer { d in
+                currentLocal.withUnsafeMutableBufferPointer { l in
+                    model.shape.update(delta: d.baseAddress!, rigid: rigid, global: &currentGlobal, local: l.baseAddress!)
+                }
+            }
+        }
+
+        var loglikelihood: Float = 0
+        if computeLikelihood {
+            let sigma2 = Double(parameters.sigma * parameters.sigma)
+            var visibleCount = 0.0
+            responses.withUnsafeBufferPointer { resp in
+                for i in 0..<n where visible[i] {
+                    visibleCount += 1
+                    let r = resp.baseAddress! + i * responseStride
+                    let dx = dxs[i], dy = dys[i]
+                    var sum: Float = 0
+                    var k = 0
+                    for ii in 0..<window {
+                        let vx = (dy - Float(ii)) * (dy - Float(ii))
+                        for jj in 0..<window {
+                            let vy = (dx - Float(jj)) * (dx - Float(jj))
+                            sum += Float(Double(r[k]) * exp(-0.5 * Double(vx + vy) / sigma2))
+                            k += 1
+                        }
+                    }
+                    loglikelihood = Float(Double(loglikelihood) + log(Double(sum) + 1e-8))
+                }
+            }
+            loglikelihood = Float(Double(loglikelihood) / visibleCount)
+        }
+        global = currentGlobal
+        for j in 0..<m { local[j] = currentLocal[j] }
+        return loglikelihood
+    }
+
+    /// `NonVectorisedMeanShift_precalc_kde`: the KDE-weighted mean of each response map around (dx, dy),
+    /// with (dx, dy) snapped to OpenFace's 0.1-pixel grid. The grid's Gaussian values are evaluated on the
+    /// fly with the same float expression OpenFace tabulates.
+    private mutating func meanShift(window: Int, a: Float, step: Float, visible: [Bool]) {
+        let n = self.n
+        let limit = Float(window) - step
+        responses.withUnsafeBufferPointer { resp in
+            for i in 0..<n {
+                guard visible[i] else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
+                var dx = dxs[i], dy = dys[i]
+                // A degenerate fit (NaN offsets) would make OpenFace index garbage; here it just stops moving.
+                guard dx.isFinite, dy.isFinite else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
+                if dx < 0 { dx = 0 }
+                if dy < 0 { dy = 0 }
+                if dx > limit { dx = limit }
+                if dy > limit { dy = limit }
+                let closestCol = Int(Double(dy / step) + 0.5)
+                let closestRow = Int(Double(dx / step) + 0.5)
+                let gridX = Float(closestRow) * step, gridY = Float(closestCol) * step
+                let r = resp.baseAddress! + i * responseStride
+                var mx: Float = 0, my: Float = 0, sum: Float = 0
+                var k = 0
+                for ii in 0..<window {
+                    let vx = (gridY - Float(ii)) * (gridY - Float(ii))
+                    for jj in 0..<window {
+                        let vy = (gridX - Float(jj)) * (gridX - Float(jj))
+                        let v = r[k] * exp(a * (vx + vy))
+                        sum += v
+                        mx += v * Float(jj)
+                        my += v * Float(ii)
+                        k += 1
+                    }
+                }
+                meanShifts[i] = mx / sum - dx
+                meanShifts[i + n] = my / sum - dy
+            }
+        }
+    }
+
+    /// Normal equations (J_wᵀ J + Λ) Δ = J_wᵀ v − Λ p and their Cholesky solve (`cv::solve` with
+    /// DECOMP_CHOLESKY; a matrix that is not positive definite gives Δ = 0 as OpenCV returns).
+    private mutating func solveStep(count: Int, rows: Int, rigid: Bool, regFactor: Float, eigen: [Float]) {
+        jacobian.withUnsafeBufferPointer { jb in
+            weightedJacobian.withUnsafeBufferPointer { wb in
+                meanShifts.withUnsafeBufferPointer { msb in
+                    let j0 = jb.baseAddress!, w0 = wb.baseAddress!, ms = msb.baseAddress!
+                    for p in 0..<count {
+                        var g = CCNFResponseWorkspace.dot(w0 + p * rows, ms, rows)
+                        if !rigid && p >= 6 { g -= (regFactor / eigen[p - 6]) * currentLocal[p - 6] }
+                        gradient[p] = Double(g)
+                        for q in 0..<count {
+                            var h = CCNFResponseWorkspace.dot(w0 + p * rows, j0 + q * rows, rows)
+                            if !rigid && p == q && p >= 6 { h += regFactor / eigen[p - 6] }
+                            hessian[p * count + q] = Double(h)
+                        }
+                    }
+                }
+            }
+        }
+        let solved = hessian.withUnsafeMutableBufferPointer { h in
+            gradient.withUnsafeMutableBufferPointer { g in
+                CLNFLinearAlgebra.choleskySolve(h.baseAddress!, count: count, rhs: g.baseAddress!)
+            }
+        }
+        for p in 0..<count { delta[p] = solved ? Float(gradient[p]) : 0 }
+    }
+}

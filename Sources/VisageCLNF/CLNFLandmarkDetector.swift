@@ -1,0 +1,132 @@
+import Foundation
+import VisageAU
+import VisageCore
+
+/// OpenFace's `CLNF` landmark detector for one face: the main model's fit, the hierarchical part models
+/// (inner face, both 28-point eyes) and the optional validation (`CLNF::DetectLandmarks`), plus
+/// detection from a face box with OpenFace's rotation hypotheses (`DetectLandmarksInImage`).
+///
+/// Holds fitting buffers, so one detector serves one face on one thread at a time.
+public final class CLNFLandmarkDetector: @unchecked Sendable {
+    public let model: CLNFMainModel
+    public let validator: OpenFaceLandmarkValidator?
+    public var parameters: CLNFParameters
+
+    private var mainFitter: CLNFFitter
+    private var partFitters: [CLNFFitter]
+    private var mainCalcParams: PDMFitter
+    private var partCalcParams: [PDMFitter]
+
+    /// `validator` nil behaves as OpenFace with `validate_detections` off: a fit succeeds unless the face is
+    /// too small, and its certainty is 1 (0 on failure).
+    public init(model: CLNFMainModel, validator: OpenFaceLandmarkValidator? = nil,
+                parameters: CLNFParameters = .openFaceVideo) {
+        self.model = model
+        self.validator = validator
+        self.parameters = parameters
+        mainFitter = CLNFFitter(model: model.main)
+        partFitters = model.parts.map { CLNFFitter(model: $0.model) }
+        mainCalcParams = PDMFitter(pdm: model.main.shape.pdm)
+        partCalcParams = model.parts.map { PDMFitter(pdm: $0.model.shape.pdm) }
+    }
+
+    /// Accumulated fitting time of the main model and of the part models.
+    public var times: (main: CLNFFitTimes, parts: CLNFFitTimes) {
+        var parts = CLNFFitTimes()
+        for f in partFitters { parts.responses += f.times.responses; parts.optimisation += f.times.optimisation }
+        return (mainFitter.times, parts)
+    }
+
+    /// `DetectLandmarksInImage` with a face box (OpenFace's corrected detector box, x/y/width/height):
+    /// with `multiView` the eleven rotation hypotheses OpenFace tries when (re)initialising in video, else
+    /// only the frontal one; the hypothesis with the highest model likelihood wins.
+    public func detect(gray: Image, initialBox box: Box, multiView: Bool = true) throws -> CLNFResult {
+        try checkGray(gray)
+        let hypotheses: [(Float, Float, Float)] = multiView ? Self.rotationHypotheses : [(0, 0, 0)]
+        var best: CLNFResult?
+        let zeros = [Float](repeating: 0, count: model.main.shape.modeCount)
+        for rotation in hypotheses {
+            let global = model.main.shape.calcParams(boxX: box.x1, boxY: box.y1, boxWidth: box.width, boxHeight: box.height,
+                                                     local: zeros, rotation: rotation)
+            let result = try detectLandmarks(gray: gray, global: global, local: zeros, windowSizes: parameters.windowSizesInit)
+            if best == nil || best!.likelihood < result.likelihood { best = result }
+        }
+        return best!
+    }
+
+    /// One tracking step (`CLNF::DetectLandmarks`) from the previous frame's parameters, with the small
+    /// windows after a successful frame and the initial ones after a failed one.
+    public func track(gray: Image, previous: CLNFResult) throws -> CLNFResult {
+        try checkGray(gray)
+        let windows = previous.success ? parameters.windowSizesSmall : parameters.windowSizesInit
+        return try detectLandmarks(gray: gray, global: previous.global, local: previous.local, windowSizes: windows)
+    }
+
+    /// `CLNF::DetectLandmarks` from explicit parameters.
+    public func detectLandmarks(gray: Image, global: PDMGlobalParameters, local: [Float], windowSizes: [Int]) throws -> CLNFResult {
+        try checkGray(gray)
+        guard local.count == model.main.shape.modeCount else {
+            throw VisageError.invalidArgument("CLNF needs \(model.main.shape.modeCount) local parameters, got \(local.count)")
+        }
+        var global = global, local = local
+        let outcome = mainFitter.fit(gray: gray, global: &global, local: &local, windowSizes: windowSizes, parameters: parameters)
+        var landmarks = model.main.shape.shape2D(global: global, local: local)
+        var partLandmarks: [String: [Float]] = [:]
+
+        if parameters.refineHierarchical && !model.parts.isEmpty {
+            let n = model.main.pointCount
+            var partsUsed = false
+            for (k, part) in model.parts.enumerated() {
+                let np = part.model.pointCount
+                // Unmapped part landmarks stay at 0, which CalcParams treats as not visible.
+                var points = [Point](repeating: Point(0, 0), count: np)
+                for pair in part.mapping { points[pair.part] = Point(landmarks[pair.main], landmarks[pair.main + n]) }
+                let fit = partCalcParams[k].fit(landmarks: points)
+                var partGlobal = fit.global, partLocal = fit.local
+                // Only refine where the part's finest-needed patches do not have to be upsampled too much.
+                if global.scale > 0.9 * Float(part.model.patchExperts.patchScaling[0]) {
+                    partsUsed = true
+                    _ = partFitters[k].fit(gray: gray, global: &partGlobal, local: &partLocal,
+                                           windowSizes: part.parameters.windowSizesInit, parameters: part.parameters)
+                }
+                partLandmarks[part.name] = part.model.shape.shape2D(global: partGlobal, local: partLocal)
+            }
+            if partsUsed {
+                for part in model.parts {
+                    guard let values = partLandmarks[part.name] else { continue }
+                    let np = part.model.pointCount
+                    for pair in part.mapping {
+                        landmarks[pair.main] = values[pair.part]
+                        landmarks[pair.main + n] = values[pair.part + np]
+                    }
+                }
+                let points = (0..<n).map { Point(landmarks[$0], landmarks[$0 + n]) }
+                let fit = mainCalcParams.fit(landmarks: points)
+                global = fit.global
+                local = fit.local
+                landmarks = model.main.shape.shape2D(global: global, local: local)
+            }
+        }
+
+        var success = outcome.success
+        var certainty: Double = success ? 1 : 0
+        if parameters.validateDetections, outcome.success, let validator {
+            certainty = try validator.check(gray: gray, landmarks: landmarks, rotation: (global.rx, global.ry, global.rz))
+            success = certainty > Double(parameters.validationBoundary)
+        }
+        return CLNFResult(landmarks: landmarks, global: global, local: local, success: success, confidence: certainty,
+                          likelihood: outcome.likelihood, parts: partLandmarks)
+    }
+
+    /// The rotations (rx, ry, rz) `DetectLandmarksInImage` tries with `multi_view`.
+    static let rotationHypotheses: [(Float, Float, Float)] = [
+        (0, 0, 0), (0, -0.5236, 0), (0, 0.5236, 0), (0, -0.96, 0), (0, 0.96, 0), (0, 0, 0.5236), (0, 0, -0.5236),
+        (0, -1.57, 0), (0, 1.57, 0), (0, -1.22, 0.698), (0, 1.22, -0.698),
+    ]
+
+    private func checkGray(_ gray: Image) throws {
+        guard gray.channels == 1, gray.depth == .uint8 else {
+            throw VisageError.invalidArgument("CLNF needs a 1-channel uint8 grey image, got \(gray.channels) channel(s) of \(gray.depth)")
+        }
+    }
+}

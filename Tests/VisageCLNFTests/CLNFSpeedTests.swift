@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+import VisageCore
+@testable import VisageCLNF
+
+@Suite struct CLNFSpeedTests {
+    /// Time per tracked frame of default.wmv (VisageCLNF is built with -O even in debug), split into patch
+    /// responses and RLMS optimisation of the main model and of the part models. The bound is loose (the
+    /// machine is shared); the printed numbers are the measurement.
+    @Test func trackingSpeedOnDefaultVideo() throws {
+        let model = try CLNFTestSupport.mainModel.get()
+        let reference = try CLNFTestSupport.referenceFrames(try CLNFTestSupport.referenceTable("default"))
+        let boxes = CLNFTestSupport.ReferenceBoxDetector(frames: reference)
+        let detector = CLNFLandmarkDetector(model: model)
+        let tracker = CLNFVideoTracker(detector: detector, faceDetector: boxes)
+        let frames = try CLNFTestSupport.frames("default.wmv", count: 120)
+        _ = try tracker.process(frame: frames[0].0, gray: frames[0].1)  // detection (11 hypotheses), not timed
+        let before = tracker.detector.times
+        let start = DispatchTime.now().uptimeNanoseconds
+        for (frame, gray) in frames.dropFirst() { _ = try tracker.process(frame: frame, gray: gray) }
+        let perFrame = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(frames.count - 1)
+        let after = tracker.detector.times
+        let count = Double(frames.count - 1)
+        func ms(_ a: Double, _ b: Double) -> String { String(format: "%.2f", 1000 * (a - b) / count) }
+        print("CLNF speed: \(String(format: "%.2f", perFrame)) ms/frame tracking; main responses \(ms(after.main.responses, before.main.responses)) ms, main RLMS \(ms(after.main.optimisation, before.main.optimisation)) ms, parts responses \(ms(after.parts.responses, before.parts.responses)) ms, parts RLMS \(ms(after.parts.optimisation, before.parts.optimisation)) ms")
+        #expect(perFrame < 60, "\(perFrame) ms per tracked frame")
+    }
+}
