@@ -359,3 +359,16 @@ void vcv_draw_text(vcv_view *image, const char *text, int32_t x, int32_t y, doub
 }
 
 }  // extern "C"
+
+// --- cnn ---
+extern "C" int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, const vcv_view *map_y,
+                             int32_t interpolation, int32_t border_mode, const double border_value[4], vcv_error *err) {
+    return guarded(err, [&] {
+        cv::Mat d = wrap(dst);
+        cv::Mat mx = wrap(map_x), my = wrap(map_y);
+        if (mx.type() != CV_32FC1 || my.type() != CV_32FC1 || mx.size() != d.size() || my.size() != d.size())
+            throw std::invalid_argument("remap maps must be one-channel float32 images the size of the destination");
+        cv::remap(wrap(src), d, mx, my, interpolation, border_mode, scalar(border_value));
+        require_same_buffer(d, dst->data);
+    });
+}

@@ -106,6 +106,11 @@ void vcv_draw_circle(vcv_view *image, int32_t cx, int32_t cy, int32_t radius, co
 void vcv_draw_line(vcv_view *image, int32_t x0, int32_t y0, int32_t x1, int32_t y1, const double color[4], int32_t thickness);
 void vcv_draw_text(vcv_view *image, const char *text, int32_t x, int32_t y, double scale, const double color[4], int32_t thickness);
 
+// --- cnn ---
+/// cv::remap with two CV_32FC1 maps (x and y, the size of dst): dst(y, x) = src(map_y(y, x), map_x(y, x)).
+int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, const vcv_view *map_y,
+                  int32_t interpolation, int32_t border_mode, const double border_value[4], vcv_error *err);
+
 #ifdef __cplusplus
 }
 #endif
