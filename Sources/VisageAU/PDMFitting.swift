@@ -7,6 +7,12 @@ public struct PDMFit: Sendable, Equatable {
     /// Non-rigid parameters, one per mode.
     public var local: [Float]
     public var iterations: Int
+
+    public init(global: PDMGlobalParameters, local: [Float], iterations: Int = 0) {
+        self.global = global
+        self.local = local
+        self.iterations = iterations
+    }
 }
 
 extension PointDistributionModel {

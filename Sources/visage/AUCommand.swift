@@ -37,16 +37,16 @@ struct AU: ParsableCommand {
     @Flag(help: "Also print one JSON line per row on stdout.")
     var jsonl = false
 
-    @Option(help: "Landmark source: pfld (detector + PFLD) or clnf (OpenFace's own fitting; not ported yet).")
-    var landmarks: String = "pfld"
+    @Option(help: "Landmark source: clnf (OpenFace's own MTCNN + CLNF fitting: its numbers) or pfld (our detector + PFLD: faster, less OpenFace-like).")
+    var landmarks: String = "clnf"
 
     @Option(help: "Take the 68 landmarks from an OpenFace CSV (x_0..x_67, y_0..y_67) instead of detecting them.")
     var landmarksFrom: String?
 
-    @Option(help: "Run the face detector every N frames and track with landmarks in between.")
+    @Option(help: "pfld: run the face detector every N frames and track with landmarks in between.")
     var detectEvery: Int = 5
 
-    @Option(help: "Face detector model id.")
+    @Option(help: "pfld: face detector model id.")
     var detector: String = DetectorFactory.defaultModel
 
     @Option(help: "Folder input: videos processed at once (0: half the cores, at least 1).")
@@ -66,9 +66,6 @@ struct AU: ParsableCommand {
 
     func run() throws {
         if runtime.verbose { VisageLog.setLevel(.debug) }
-        if landmarks == "clnf" {
-            throw VisageError.invalidArgument("--landmarks clnf (OpenFace's CLNF fitting) is not ported yet; use pfld or --landmarks-from an OpenFace CSV")
-        }
         let store = ModelStore()
         let root = try AU.openFaceRoot(store: store)
         let models = try AUModels(root: root)
@@ -79,7 +76,7 @@ struct AU: ParsableCommand {
             let reader = try VideoReader(camera: camera)
             log.info("camera \(camera): \(reader.width)x\(reader.height) at \(reader.fps) fps (as the driver reports)")
             let csv = try outputURL(defaultName: "camera\(camera).csv")
-            let job = makeJob(models: models, store: store, config: config, online: true, landmarkCSV: nil)
+            let job = makeJob(models: models, root: root, store: store, config: config, online: true, landmarkCSV: nil)
             let result = try job.runVideo(reader, csv: csv, progressLabel: "au", maxFrames: maxFrames)
             try finish(result, csv: csv, layout: models.layout)
             return
@@ -88,7 +85,7 @@ struct AU: ParsableCommand {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: path) }
         if isDir.boolValue {
-            try runFolder(path, models: models, store: store, config: config)
+            try runFolder(path, models: models, root: root, store: store, config: config)
             return
         }
         let landmarkCSV = try landmarksFrom.map { try CSVLandmarkSource(contentsOf: $0) }
@@ -96,7 +93,7 @@ struct AU: ParsableCommand {
         if let csv, csv.standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path {
             throw VisageError.invalidArgument("the output \(csv.path) is the input; choose another path")
         }
-        let job = makeJob(models: models, store: store, config: config, online: online, landmarkCSV: landmarkCSV)
+        let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: landmarkCSV)
         let result: AUJob.Result
         if MediaKind.isVideo(path) {
             result = try job.runVideo(try VideoReader(path: path), csv: csv, progressLabel: "au")
@@ -114,10 +111,12 @@ struct AU: ParsableCommand {
         return store.directory(for: entry)
     }
 
-    func makeJob(models: AUModels, store: ModelStore, config: SessionConfig, online: Bool, landmarkCSV: CSVLandmarkSource?) -> AUJob {
-        let detector = self.detector, every = detectEvery, multi = multiFace
+    func makeJob(models: AUModels, root: URL, store: ModelStore, config: SessionConfig, online: Bool,
+                 landmarkCSV: CSVLandmarkSource?) -> AUJob {
+        let detector = self.detector, every = detectEvery, multi = multiFace, kind = landmarks
         return AUJob(models: models, makeSource: {
             if let landmarkCSV { return landmarkCSV }
+            if kind == "clnf" { return try CLNFPersonSource(openFaceRoot: root, store: store, config: config, multiFace: multi) }
             return try PFLDLandmarkSource(store: store, config: config, detector: detector, detectEvery: every, maxInputSide: 640,
                                           reidentify: multi)
         }, online: online, multiFace: multiFace)
@@ -163,7 +162,7 @@ struct AU: ParsableCommand {
         return result
     }
 
-    func runFolder(_ folder: String, models: AUModels, store: ModelStore, config: SessionConfig) throws {
+    func runFolder(_ folder: String, models: AUModels, root: URL, store: ModelStore, config: SessionConfig) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted().filter { !$0.hasPrefix(".") }
         let videos = names.filter(MediaKind.isVideo).map { folder + "/" + $0 }
         let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "ppm", "pgm"]
@@ -177,7 +176,7 @@ struct AU: ParsableCommand {
             throw VisageError.writeFailed(path: outDir.path, reason: "folder input writes one CSV per video into -o FOLDER, which must exist")
         }
         if !images.isEmpty {
-            let job = makeJob(models: models, store: store, config: config, online: online, landmarkCSV: nil)
+            let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: nil)
             let csv = outDir.appendingPathComponent(URL(fileURLWithPath: folder).lastPathComponent + ".csv")
             let result = try runImages(images, job: job, csv: csv)
             print("\(csv.path): \(result.frames) images")
@@ -189,7 +188,7 @@ struct AU: ParsableCommand {
         let failures = FolderFailures()
         for video in videos {
             // Each operation owns its job (own landmark models and state); nothing is shared between them.
-            nonisolated(unsafe) let job = makeJob(models: models, store: store, config: config, online: online, landmarkCSV: nil)
+            nonisolated(unsafe) let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: nil)
             let csv = outDir.appendingPathComponent(URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent + ".csv")
             queue.addOperation {
                 do {

@@ -1,23 +1,89 @@
 import Foundation
 import VisageAU
+import VisageCLNF
 import VisageCore
 import VisageFace
 import VisageMedia
 import VisageRuntime
 
-/// 68 landmarks from our detector + PFLD, with tracking between detections (the `--landmarks pfld`
-/// seam; OpenFace's CLNF will plug in beside it).
+/// Multi-face: people, not tracks, get face_ids. A track that starts is matched to someone no longer
+/// visible, by identity (SFace) or, when motion blur spoils the embedding, by continuity (lost moments
+/// ago, close by). Shared by the PFLD and CLNF landmark sources.
+final class PersonRegistry {
+    struct Sighting { var track: Int; var box: Box; var keypoints: [Point] }
+    private let embedder: FaceEmbedder
+    private var personOfTrack: [Int: Int] = [:]
+    private struct Person { var id: Int; var embeddings: [[Float]]; var lastFrame: Int; var lastBox: Box }
+    private var people: [Person] = []
+
+    init(embedder: FaceEmbedder) { self.embedder = embedder }
+
+    /// Lets a new track inherit an older track's person (two tracks that were one face).
+    func merge(track: Int, into older: Int) {
+        if let person = personOfTrack[older], personOfTrack[track] == nil { personOfTrack[track] = person }
+    }
+
+    /// The person of each sighting (same order). Sightings are processed oldest track first.
+    func persons(_ sightings: [Sighting], in frame: Image, index: Int) throws -> [Int] {
+        var present = Set(sightings.compactMap { personOfTrack[$0.track] })
+        var result = [Int](repeating: 0, count: sightings.count)
+        for k in sightings.indices.sorted(by: { sightings[$0].track < sightings[$1].track }) {
+            let sighting = sightings[k]
+            let person = try personOfTrack[sighting.track] ?? assign(sighting, in: frame, index: index, taken: present)
+            personOfTrack[sighting.track] = person
+            present.insert(person)
+            if let p = people.firstIndex(where: { $0.id == person }) { people[p].lastFrame = index; people[p].lastBox = sighting.box }
+            result[k] = person
+        }
+        return result
+    }
+
+    private func assign(_ sighting: Sighting, in frame: Image, index: Int, taken: Set<Int>) throws -> Int {
+        let embedding = try embedder.embed(frame, keypoints: sighting.keypoints)
+        let absent = people.indices.filter { !taken.contains(people[$0].id) }
+        let byIdentity = absent.map { k in (k, people[k].embeddings.map { FaceEmbedder.similarity(embedding, $0) }.max() ?? -1) }
+            .max { $0.1 < $1.1 }
+        if let (k, similarity) = byIdentity, similarity >= embedder.profile.threshold {
+            people[k].embeddings.append(embedding)
+            return people[k].id
+        }
+        let size = max(sighting.box.width, sighting.box.height)
+        let nearby = absent.filter { index - people[$0].lastFrame <= 30 }
+            .map { k in (k, Self.distance(people[k].lastBox, sighting.box)) }
+            .filter { $0.1 <= 2.5 * size }
+            .min { $0.1 < $1.1 }
+        if let (k, _) = nearby {
+            people[k].embeddings.append(embedding)
+            return people[k].id
+        }
+        let id = (people.map(\.id).max() ?? -1) + 1
+        people.append(Person(id: id, embeddings: [embedding], lastFrame: index, lastBox: sighting.box))
+        return id
+    }
+
+    private static func distance(_ a: Box, _ b: Box) -> Float {
+        let dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2, dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2
+        return (dx * dx + dy * dy).squareRoot()
+    }
+
+    /// SFace's five alignment points from 68 landmarks (OpenFace layout): eye centres, nose tip, mouth corners.
+    static func keypoints(from landmarks: [Float]) -> [Point] {
+        let n = landmarks.count / 2
+        func p(_ i: Int) -> Point { Point(landmarks[i], landmarks[n + i]) }
+        func mean(_ r: ClosedRange<Int>) -> Point {
+            let xs = r.map { landmarks[$0] }, ys = r.map { landmarks[n + $0] }
+            return Point(xs.reduce(0, +) / Float(xs.count), ys.reduce(0, +) / Float(ys.count))
+        }
+        return [mean(36...41), mean(42...47), p(30), p(48), p(54)]
+    }
+}
+
+/// 68 landmarks from our detector + PFLD, with tracking between detections (`--landmarks pfld`).
 final class PFLDLandmarkSource: AULandmarkSource {
     let name = "pfld"
     let analyzer: FaceAnalyzer
     var timings = AnalysisTimings()
-    /// Multi-face: people, not tracks, get face_ids. A track that starts is matched to someone
-    /// no longer visible, by identity (SFace) or, when motion blur spoils the embedding, by
-    /// continuity (lost moments ago, close by); two tracks on one face are merged.
-    private let embedder: FaceEmbedder?
-    private var personOfTrack: [Int: Int] = [:]
-    private struct Person { var id: Int; var embeddings: [[Float]]; var lastFrame: Int; var lastBox: Box }
-    private var people: [Person] = []
+    private let registry: PersonRegistry?
 
     init(store: ModelStore, config: SessionConfig, detector: String, detectEvery: Int, maxInputSide: Int,
          reidentify: Bool = false) throws {
@@ -26,12 +92,12 @@ final class PFLDLandmarkSource: AULandmarkSource {
         let landmarker = try PFLDLandmarker.make(store: store, config: config)
         analyzer = try FaceAnalyzer(detector: faceDetector, landmarker: landmarker, embedder: nil,
                                     options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery))
-        embedder = reidentify ? try FaceEmbedder.make(store: store, config: config) : nil
+        registry = reidentify ? PersonRegistry(embedder: try FaceEmbedder.make(store: store, config: config)) : nil
     }
 
     func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
         var faces = try analyzer.analyzeNext(frame, timings: &timings).faces.filter { $0.landmarks != nil }
-        guard let embedder else {
+        guard let registry else {
             return faces.map { AUFaceObservation(faceID: $0.id ?? 0, points: $0.landmarks!, confidence: Double($0.score)) }
         }
         // Two tracks on one face (a drifting track and a fresh detection): keep the newer one,
@@ -40,55 +106,54 @@ final class PFLDLandmarkSource: AULandmarkSource {
         var kept: [AnalyzedFace] = []
         for face in faces {
             if let twin = kept.first(where: { $0.box.iou(face.box) > 0.3 }) {
-                if let track = twin.id, let older = face.id, let person = personOfTrack[older], personOfTrack[track] == nil {
-                    personOfTrack[track] = person
-                }
+                if let track = twin.id, let older = face.id { registry.merge(track: track, into: older) }
                 continue
             }
             kept.append(face)
         }
-        var present = Set<Int>()
-        for face in kept.sorted(by: { ($0.id ?? 0) < ($1.id ?? 0) }) where face.id.flatMap({ personOfTrack[$0] }) != nil {
-            present.insert(personOfTrack[face.id!]!)
+        let persons = try registry.persons(kept.map { PersonRegistry.Sighting(track: $0.id ?? 0, box: $0.box, keypoints: $0.keypoints) },
+                                           in: frame, index: index)
+        return zip(kept, persons).map { face, person in
+            AUFaceObservation(faceID: person, points: face.landmarks!, confidence: Double(face.score))
         }
-        var result: [AUFaceObservation] = []
-        for face in kept.sorted(by: { ($0.id ?? 0) < ($1.id ?? 0) }) {
-            let track = face.id ?? 0
-            let person = try personOfTrack[track] ?? assign(face, in: frame, index: index, embedder: embedder, taken: present)
-            personOfTrack[track] = person
-            present.insert(person)
-            if let k = people.firstIndex(where: { $0.id == person }) { people[k].lastFrame = index; people[k].lastBox = face.box }
-            result.append(AUFaceObservation(faceID: person, points: face.landmarks!, confidence: Double(face.score)))
+    }
+}
+
+/// OpenFace's own pipeline (`--landmarks clnf`): MTCNN + CLNF + the CNN validator, one face like
+/// FeatureExtraction, or several (`--multi-face`) with people re-identified by SFace.
+final class CLNFPersonSource: AULandmarkSource {
+    let name = "clnf"
+    private let source: AULandmarkSource
+    private let registry: PersonRegistry?
+
+    init(openFaceRoot: URL, store: ModelStore, config: SessionConfig, multiFace: Bool) throws {
+        let folder = openFaceRoot.appendingPathComponent("lib/local/LandmarkDetector/model")
+        let log = VisageLog.logger("au")
+        let model = try CLNFMainModel(openFaceModelFolder: folder)
+        let detector = try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config)
+        let makeValidator: () throws -> OpenFaceLandmarkValidator? = { CLNFValidatorFactory.make(folder: folder) }
+        log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models), MTCNN face detector")
+        if multiFace {
+            let tracker = try CLNFMultiFaceTracker(model: model, faceDetector: detector, validator: makeValidator)
+            source = CLNFMultiFaceSource(tracker: tracker, model: model)
+            registry = PersonRegistry(embedder: try FaceEmbedder.make(store: store, config: config))
+        } else {
+            let landmarks = CLNFLandmarkDetector(model: model, validator: try makeValidator())
+            source = CLNFLandmarkSource(tracker: CLNFVideoTracker(detector: landmarks, faceDetector: detector))
+            registry = nil
         }
-        return result
     }
 
-    private func assign(_ face: AnalyzedFace, in frame: Image, index: Int, embedder: FaceEmbedder, taken: Set<Int>) throws -> Int {
-        let embedding = try embedder.embed(frame, keypoints: face.keypoints)
-        let absent = people.indices.filter { !taken.contains(people[$0].id) }
-        let byIdentity = absent.map { k in (k, people[k].embeddings.map { FaceEmbedder.similarity(embedding, $0) }.max() ?? -1) }
-            .max { $0.1 < $1.1 }
-        if let (k, similarity) = byIdentity, similarity >= embedder.profile.threshold {
-            people[k].embeddings.append(embedding)
-            return people[k].id
-        }
-        let size = max(face.box.width, face.box.height)
-        let nearby = absent.filter { index - people[$0].lastFrame <= 30 }
-            .map { k in (k, Self.distance(people[k].lastBox, face.box)) }
-            .filter { $0.1 <= 2.5 * size }
-            .min { $0.1 < $1.1 }
-        if let (k, _) = nearby {
-            people[k].embeddings.append(embedding)
-            return people[k].id
-        }
-        let id = (people.map(\.id).max() ?? -1) + 1
-        people.append(Person(id: id, embeddings: [embedding], lastFrame: index, lastBox: face.box))
-        return id
-    }
-
-    private static func distance(_ a: Box, _ b: Box) -> Float {
-        let dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2, dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2
-        return (dx * dx + dy * dy).squareRoot()
+    func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
+        var faces = try source.observe(frame, index: index)
+        guard let registry else { return faces }
+        let located = faces.indices.filter { faces[$0].success }
+        let persons = try registry.persons(located.map {
+            PersonRegistry.Sighting(track: faces[$0].faceID, box: CLNFMultiFaceTracker.bounds(faces[$0].landmarks),
+                                    keypoints: PersonRegistry.keypoints(from: faces[$0].landmarks))
+        }, in: frame, index: index)
+        for (k, person) in zip(located, persons) { faces[k].faceID = person }
+        return located.map { faces[$0] }
     }
 }
 
