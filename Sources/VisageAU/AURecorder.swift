@@ -68,6 +68,7 @@ public final class AURecorder {
         // A tracked face the landmark model itself rejected (CLNF's validator): OpenFace still writes its
         // landmarks, parameters and pose, with success 0, and the AU stage sees a failed frame.
         var rejected: AUFaceObservation?
+        var rejectedFaces: [AUFaceObservation] = []
         if !options.multiFace {
             // FeatureExtraction follows one person: stay with them while they are visible.
             let keep = faces.first { $0.faceID == currentPerson } ?? faces.max { Self.span($0) < Self.span($1) }
@@ -84,9 +85,14 @@ public final class AURecorder {
                 f.faceID = compactID(face.faceID)
                 return f
             }
+            rejectedFaces = located.filter { !$0.success && $0.modelFit != nil }.map { face in
+                var f = face
+                f.faceID = compactID(face.faceID)
+                return f
+            }
         }
         while processors.count < faces.count { processors.append(try AUFaceProcessor(models: models)) }
-        for face in faces where analyzers[face.faceID] == nil {
+        for face in faces + rejectedFaces where analyzers[face.faceID] == nil {
             analyzers[face.faceID] = AUSequenceAnalyzer(predictors: models.predictors, online: options.online)
             series[face.faceID] = PersonSeries(faceID: face.faceID)
         }
@@ -119,6 +125,16 @@ public final class AURecorder {
             if let failure { throw failure }
         }
 
+        for face in rejectedFaces {
+            // Multi-face photos: a face the landmark model rejected is still a row (success 0), as FaceLandmarkImg writes it.
+            let result = analyzers[face.faceID]!.addFrame(hog: UnsafeBufferPointer(start: nil, count: 0),
+                                                         geometry: UnsafeBufferPointer(start: nil, count: 0), success: false, timestamp: timestamp)
+            var record = OpenFaceRecord(frame: index + 1, faceID: face.faceID, timestamp: timestamp, layout: layout)
+            if let fit = face.modelFit { Self.fillGeometry(&record, face: face, fit: fit, pdm: models.pdm, camera: options.camera) }
+            record.intensities = result.intensities
+            record.presences = result.presences
+            try emit(record, result: result)
+        }
         if faces.isEmpty && !options.multiFace {
             // OpenFace writes a failed row and lets the person's analyzer see the gap.
             let analyzer = analyzers[0] ?? {

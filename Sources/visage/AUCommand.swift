@@ -148,6 +148,8 @@ struct AU: ParsableCommand {
                         face.landmarks.map { AUFaceObservation(faceID: k, points: $0, confidence: Double(face.score)) }
                     }
                     try recorder.add(frame: image, index: i, timestamp: 0, faces: faces)
+                } else if let clnf = source as? CLNFPersonSource {
+                    try recorder.add(frame: image, index: i, timestamp: 0, faces: try clnf.photos.observations(image))
                 } else {
                     try recorder.add(frame: image, index: i, timestamp: 0, faces: try source.observe(image, index: i))
                 }

@@ -125,13 +125,16 @@ final class CLNFPersonSource: AULandmarkSource {
     let name = "clnf"
     private let source: AULandmarkSource
     private let registry: PersonRegistry?
+    /// Photos (image input): FaceLandmarkImg's per-image fitting of every face.
+    let photos: CLNFPhotoFitter
 
     init(openFaceRoot: URL, store: ModelStore, config: SessionConfig, multiFace: Bool) throws {
         let folder = openFaceRoot.appendingPathComponent("lib/local/LandmarkDetector/model")
         let log = VisageLog.logger("au")
         let model = try CLNFMainModel(openFaceModelFolder: folder)
         let detector = try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config)
-        let makeValidator: () throws -> OpenFaceLandmarkValidator? = { CLNFValidatorFactory.make(folder: folder) }
+        let makeValidator: () throws -> OpenFaceLandmarkValidator? = { try CLNFValidatorFactory.make(folder: folder) }
+        photos = CLNFPhotoFitter(detector: CLNFLandmarkDetector(model: model, validator: try makeValidator()), faceDetector: detector)
         log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models), MTCNN face detector")
         if multiFace {
             let tracker = try CLNFMultiFaceTracker(model: model, faceDetector: detector, validator: makeValidator)
