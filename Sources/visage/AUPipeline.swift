@@ -125,6 +125,8 @@ final class CLNFPersonSource: AULandmarkSource {
     let name = "clnf"
     private let source: AULandmarkSource
     private let registry: PersonRegistry?
+    /// Time inside the face detector (MTCNN) and the validator, for `bench au`.
+    let times = StageTimes()
     /// Photos (image input): FaceLandmarkImg's per-image fitting of every face.
     let photos: CLNFPhotoFitter
 
@@ -132,8 +134,12 @@ final class CLNFPersonSource: AULandmarkSource {
         let folder = openFaceRoot.appendingPathComponent("lib/local/LandmarkDetector/model")
         let log = VisageLog.logger("au")
         let model = try CLNFMainModel(openFaceModelFolder: folder)
-        let detector = try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config)
-        let makeValidator: () throws -> OpenFaceLandmarkValidator? = { try CLNFValidatorFactory.make(folder: folder) }
+        let times = self.times
+        let detector = TimedFaceDetector(try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config),
+                                         times: times)
+        let makeValidator: () throws -> OpenFaceLandmarkValidator? = {
+            TimedValidator(try CLNFValidatorFactory.make(folder: folder), times: times)
+        }
         photos = CLNFPhotoFitter(detector: CLNFLandmarkDetector(model: model, validator: try makeValidator()), faceDetector: detector)
         log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models), MTCNN face detector")
         if multiFace {
@@ -157,6 +163,24 @@ final class CLNFPersonSource: AULandmarkSource {
         }, in: frame, index: index)
         for (k, person) in zip(located, persons) { faces[k].faceID = person }
         return located.map { faces[$0] }
+    }
+}
+
+/// Times the face detector into a stage ("mtcnn").
+final class TimedFaceDetector: OpenFaceFaceDetector {
+    let inner: OpenFaceFaceDetector
+    let times: StageTimes
+    init(_ inner: OpenFaceFaceDetector, times: StageTimes) { self.inner = inner; self.times = times }
+    func detect(_ frame: Image) throws -> [OpenFaceDetection] { try times.measure("mtcnn") { try inner.detect(frame) } }
+}
+
+/// Times the landmark validator into a stage ("validator").
+final class TimedValidator: OpenFaceLandmarkValidator {
+    let inner: OpenFaceLandmarkValidator
+    let times: StageTimes
+    init(_ inner: OpenFaceLandmarkValidator, times: StageTimes) { self.inner = inner; self.times = times }
+    func check(gray: Image, landmarks: [Float], rotation: (Float, Float, Float)) throws -> Double {
+        try times.measure("validator") { try inner.check(gray: gray, landmarks: landmarks, rotation: rotation) }
     }
 }
 
@@ -229,6 +253,9 @@ struct AUJob {
         }
         progress?.done()
         result.seconds = (ContinuousClock.now - start).seconds
+        if let clnf = source as? CLNFPersonSource {
+            for name in clnf.times.order { landmarkTimes.add(name, clnf.times.milliseconds[name] ?? 0) }
+        }
         if let pfld = source as? PFLDLandmarkSource {
             landmarkTimes.add("detect", pfld.timings.detect)
             landmarkTimes.add("pfld", pfld.timings.landmarks)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VisageAU
+import VisageCLNF
 import VisageCore
 import VisageFace
 import VisageMedia
@@ -17,6 +18,9 @@ struct BenchAU: ParsableCommand {
     @Option(help: "OpenFace CSV with the video's landmarks, to time the AU stage alone (as PyfaceAU's AU-stage figure is).")
     var landmarksFrom: String?
 
+    @Option(help: "Landmark source for the end-to-end runs: clnf (OpenFace's, the default of `visage au`) or pfld.")
+    var landmarks: String = "clnf"
+
     @Option(help: "Run the detector every N frames (pfld landmarks).")
     var detectEvery: Int = 5
 
@@ -28,6 +32,10 @@ struct BenchAU: ParsableCommand {
     /// The stages that make up "the AU stage" (everything after the 68 landmarks).
     // pose_3d (solvePnP for the CSV's pose columns) is reported but is not part of the AU computation.
     static let auStages = ["calc_params", "align", "fhog", "geometry", "median_and_svr"]
+
+    func validate() throws {
+        guard ["clnf", "pfld"].contains(landmarks) else { throw ValidationError("--landmarks is clnf or pfld") }
+    }
 
     func run() throws {
         let store = ModelStore()
@@ -54,18 +62,22 @@ struct BenchAU: ParsableCommand {
         }
         var single = try runtime.sessionConfig()
         single.intraOpThreads = 1
-        let every = detectEvery
-        let serial = AUJob(models: models, makeSource: {
-            try PFLDLandmarkSource(store: store, config: single, detector: DetectorFactory.defaultModel, detectEvery: every, maxInputSide: 640)
-        }, online: false, multiFace: false)
-        report["single_thread"] = summarise("pfld landmarks, one thread, no overlap",
-                                            try serial.runVideo(try VideoReader(path: video), csv: nil, pipelined: false, progressLabel: nil))
+        let every = detectEvery, kind = landmarks, root = models.root
+        func source(_ config: SessionConfig) throws -> AULandmarkSource {
+            if kind == "clnf" { return try CLNFPersonSource(openFaceRoot: root, store: store, config: config, multiFace: false) }
+            return try PFLDLandmarkSource(store: store, config: config, detector: DetectorFactory.defaultModel, detectEvery: every, maxInputSide: 640)
+        }
+        // End to end means decode to CSV: the CSV is written (to a temporary file) as `visage au` writes it.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-au-\(ProcessInfo.processInfo.processIdentifier).csv")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let serial = AUJob(models: models, makeSource: { try source(single) }, online: false, multiFace: false)
+        report["landmarks"] = kind
+        report["single_thread"] = summarise("\(kind) landmarks, one thread, no overlap",
+                                            try serial.runVideo(try VideoReader(path: video), csv: scratch, pipelined: false, progressLabel: nil))
         let all = try runtime.sessionConfig()
-        let pipelined = AUJob(models: models, makeSource: {
-            try PFLDLandmarkSource(store: store, config: all, detector: DetectorFactory.defaultModel, detectEvery: every, maxInputSide: 640)
-        }, online: false, multiFace: false)
-        report["all_cores"] = summarise("pfld landmarks, all cores, decode ∥ landmarks ∥ AU",
-                                        try pipelined.runVideo(try VideoReader(path: video), csv: nil, pipelined: true, progressLabel: nil))
+        let pipelined = AUJob(models: models, makeSource: { try source(all) }, online: false, multiFace: false)
+        report["all_cores"] = summarise("\(kind) landmarks, all cores, decode ∥ landmarks ∥ AU",
+                                        try pipelined.runVideo(try VideoReader(path: video), csv: scratch, pipelined: true, progressLabel: nil))
         if json { try JSONOutput.print(report) } else { lines.forEach { print($0) } }
     }
 }
