@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia"]),
-        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia"]),
+        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive"]),
     ],
     cxxLanguageStandard: .cxx17
 )

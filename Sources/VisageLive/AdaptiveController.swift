@@ -14,9 +14,10 @@ public struct StageLoad: Sendable, Equatable {
         self.outputFPS = outputFPS; self.sourceFPS = sourceFPS
     }
 
-    /// Milliseconds one processed frame costs: the slowest stage when stages overlap, their sum when not.
+    /// Milliseconds one processed frame costs: the slowest stage when stages overlap, their sum when
+    /// not. A live source's capture time is waiting for the source, not work, so it does not count.
     public func costPerFrame(pipelined: Bool) -> (ms: Double, stage: String) {
-        let stages = [("capture", capture), ("detect", detect), ("process", process), ("output", output)]
+        let stages = [("capture", sourceFPS > 0 ? 0 : capture), ("detect", detect), ("process", process), ("output", output)]
         if pipelined { let worst = stages.max { $0.1 < $1.1 }!; return (worst.1, worst.0) }
         return (stages.map(\.1).reduce(0, +), "all stages")
     }
@@ -106,7 +107,7 @@ public final class AdaptiveController: @unchecked Sendable {
                 holdLength[level] = length
                 holdUntil[level] = windowsSeen + length
             }
-            return move(to: level + 1, frame: frame, seconds: seconds, reason: "behind: \(numbers)")
+            return move(to: nextLevel(relievingStage: stage), frame: frame, seconds: seconds, reason: "behind: \(numbers)")
         }
         behindWindows = 0
         guard level > 0 else { return nil }
@@ -124,6 +125,15 @@ public final class AdaptiveController: @unchecked Sendable {
         }
         headroomWindows = 0
         return nil
+    }
+
+    /// The next cheaper level that changes a knob the slow stage pays for: the detection knobs
+    /// only lighten the detect stage, so a slow process stage goes straight to a smaller
+    /// processing size (and then to skipping frames).
+    private func nextLevel(relievingStage stage: String) -> Int {
+        guard pipelined, stage != "detect" else { return level + 1 }
+        let now = settings
+        return ladder.indices.first { $0 > level && (ladder[$0].scale != now.scale || ladder[$0].skip != now.skip) } ?? level + 1
     }
 
     private func move(to newLevel: Int, frame: Int, seconds: Double, reason: String) -> QualitySettings? {

@@ -125,6 +125,7 @@ public final class LivePipeline: @unchecked Sendable {
         if configuration.memorySampleInterval > 0 { report.memory.append((0, ResidentMemory.megabytes)) }
 
         let emit: (LiveFrame) -> Void = { [self] frame in
+            if let max = configuration.maxFrames, stats.frames >= max { recycle(frame.image); return }   // in flight past the limit
             let t0 = DispatchTime.now().uptimeNanoseconds
             do { try output(frame) } catch { errors.set(error); stopFlag.set("error") }
             let now = DispatchTime.now().uptimeNanoseconds
@@ -148,7 +149,8 @@ public final class LivePipeline: @unchecked Sendable {
         }
 
         if configuration.pipelined {
-            let toDetect = LatestFrameQueue<LiveFrame>(capacity: 2, policy: source.isLive ? .dropOldest : .block)
+            // Live: only the newest frame waits (less latency); files: two, so decode runs ahead.
+            let toDetect = LatestFrameQueue<LiveFrame>(capacity: source.isLive ? 1 : 2, policy: source.isLive ? .dropOldest : .block)
             let toProcess = LatestFrameQueue<LiveFrame>(capacity: 1, policy: .block)
             let toOutput = LatestFrameQueue<LiveFrame>(capacity: 1, policy: .block)
             capture.queue = toDetect
@@ -317,6 +319,7 @@ private final class CaptureStage: @unchecked Sendable {
             if pipeline.interrupted { pipeline.requestStop("interrupted") }
             if pipeline.stopReason != nil { ended = true; return nil }
             let settings = pipeline.currentSettings
+            source.waitForNextFrame()
             let t0 = DispatchTime.now().uptimeNanoseconds
             do {
                 let pool = pipeline.pool(for: settings.scale)
@@ -353,8 +356,9 @@ private final class CaptureStage: @unchecked Sendable {
                 return frame
             } catch {
                 // A camera unplugged mid-run reads as an error or as the end: either way the run
-                // ends cleanly and the outputs are finalised.
-                pipeline.fail(error)
+                // ends cleanly, frames in flight are drained and the outputs finalised.
+                VisageLog.logger("live").warning("live: the source stopped delivering frames after \(captured): \(error)")
+                pipeline.requestStop("source stopped")
                 ended = true
                 return nil
             }

@@ -15,6 +15,12 @@ public protocol LiveSource: AnyObject {
     var isLive: Bool { get }
     /// Fills `frame` with the next frame; false at the end of the source (or a camera that stopped).
     func read(into frame: Image) throws -> Bool
+    /// Waits until the next frame is due (files played in real time); capture time excludes it.
+    func waitForNextFrame()
+}
+
+extension LiveSource {
+    public func waitForNextFrame() {}
 }
 
 /// Sleeps until frame n's moment at `fps`, so a file plays in real time (`--realtime`).
@@ -57,8 +63,9 @@ public final class VideoFileSource: LiveSource {
         pacer = realtime ? RealtimePacer(fps: fps) : nil
     }
 
+    public func waitForNextFrame() { pacer?.wait() }
+
     public func read(into frame: Image) throws -> Bool {
-        pacer?.wait()
         if try reader.read(into: frame) { return true }
         guard loop else { return false }
         reader = try VideoReader(path: path)
@@ -97,8 +104,9 @@ public final class ImageFolderSource: LiveSource {
         pacer = realtime ? RealtimePacer(fps: fps) : nil
     }
 
+    public func waitForNextFrame() { pacer?.wait() }
+
     public func read(into frame: Image) throws -> Bool {
-        pacer?.wait()
         if next == paths.count {
             guard loop else { return false }
             next = 0

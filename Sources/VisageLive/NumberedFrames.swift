@@ -54,9 +54,10 @@ public final class NumberedFrameSource: LiveSource {
         pacer = realtime ? RealtimePacer(fps: fps) : nil
     }
 
+    public func waitForNextFrame() { pacer?.wait() }
+
     public func read(into frame: Image) throws -> Bool {
         if let count, next >= count { return false }
-        pacer?.wait()
         let shift = next * 3
         for y in 0..<frame.height {
             let row = frame.baseAddress.advanced(by: y * frame.stride).assumingMemoryBound(to: UInt8.self)
