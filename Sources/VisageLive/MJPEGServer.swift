@@ -21,6 +21,7 @@ public final class MJPEGServer: @unchecked Sendable {
     private var published = 0
     private var task: Task<Void, Never>?
     private let stopped = DispatchSemaphore(value: 0)
+    private let executor = SerialThreadExecutor(label: "visage.stream")
 
     /// Binds and starts serving; throws `LiveError.portInUse` (before anything else starts) when
     /// the port cannot be bound.
@@ -54,7 +55,9 @@ public final class MJPEGServer: @unchecked Sendable {
                                   outcome.set(port: channel.localAddress?.port ?? port)
                                   started.signal()
                               }, logger: logger)
-        task = Task.detached { [stopped] in
+        // The server's tasks run on their own thread, not on Swift's shared pool: `init` waits for
+        // the bind synchronously, which must not starve the pool (callers may be on it).
+        task = Task(executorPreference: executor) { [stopped] in
             do { try await app.run() } catch {
                 outcome.set(error: error)
                 started.signal()
@@ -135,4 +138,15 @@ private final class StartOutcome: @unchecked Sendable {
     private(set) var error: Error?
     func set(port: Int) { lock.lock(); self.port = port; lock.unlock() }
     func set(error: Error) { lock.lock(); self.error = error; lock.unlock() }
+}
+
+/// Runs jobs on one serial dispatch queue (which has a thread of its own whatever the Swift pool does).
+final class SerialThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue: DispatchQueue
+    init(label: String) { queue = DispatchQueue(label: label) }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
