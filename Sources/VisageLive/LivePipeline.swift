@@ -23,6 +23,8 @@ public struct LiveConfiguration: Sendable {
     public var recordNumbers: Bool
     /// Memory samples every this many seconds (soak); 0: none.
     public var memorySampleInterval: Double
+    /// Call the work's `finish` at the end (false: a warm-up run whose work runs again).
+    public var finishesWork = true
 
     public init(mode: LiveMode = .balanced, targetFPS: Double? = nil, pipelined: Bool = true, adaptive: Bool = true, maxFrames: Int? = nil,
                 duration: Double? = nil, controllerWindow: Int = 30, statsInterval: Double = 1, thermal: ThermalMonitor = SystemThermalMonitor(),
@@ -199,7 +201,7 @@ public final class LivePipeline: @unchecked Sendable {
             do { try o.finish() } catch { if finishError == nil { finishError = error } }
         }
         if errors.error == nil {
-            do { try work.finish() } catch { finishError = finishError ?? error }
+            do { if configuration.finishesWork { try work.finish() } } catch { finishError = finishError ?? error }
         } else {
             work.abandon()
         }

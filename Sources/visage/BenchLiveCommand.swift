@@ -38,8 +38,8 @@ struct BenchLive: ParsableCommand {
     @Option(help: "inswapper workload: ArcFace model (default: the ArcFace twin in .deps/twins).")
     var recognizerModel: String = ".deps/twins/w600k_r50_twin.onnx"
 
-    @Option(help: "Pipelined runs: ONNX Runtime threads per model (the stages already overlap).")
-    var pipelinedThreads: Int = 1
+    @Option(help: "Pipelined runs: ONNX Runtime threads per model (0: one per core, as `visage live` runs).")
+    var pipelinedThreads: Int = 0
 
     @Flag(help: "Print JSON on stdout.")
     var json = false
@@ -95,9 +95,10 @@ struct BenchLive: ParsableCommand {
                 let size = LivePipeline.outputSize(of: src, mode: liveMode)
                 let w = try work(name, threads: pipelined ? pipelinedThreads : 1, width: size.width, height: size.height)
                 // Warm-up: the first frames pay for lazy initialisation (ORT arenas, detector sizes).
+                var warmUp = LiveConfiguration(mode: liveMode, pipelined: pipelined, adaptive: false, maxFrames: 10)
+                warmUp.finishesWork = false
                 _ = try LivePipeline(source: try VideoFileSource(path: source, realtime: false, loop: true), work: w, outputs: [],
-                                     configuration: LiveConfiguration(mode: liveMode, pipelined: pipelined, adaptive: false, maxFrames: 10),
-                                     shouldStop: { Interrupt.requested }).run()
+                                     configuration: warmUp, shouldStop: { Interrupt.requested }).run()
                 let report = try LivePipeline(source: src, work: w, outputs: [],
                                               configuration: LiveConfiguration(mode: liveMode, pipelined: pipelined, adaptive: false, maxFrames: frames),
                                               shouldStop: { Interrupt.requested }).run()
