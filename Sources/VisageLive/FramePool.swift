@@ -42,6 +42,11 @@ public final class FramePool: @unchecked Sendable {
         free.append(image)
     }
 
+    /// Frees the buffers waiting in the pool (the pool is being retired).
+    public func drain() {
+        lock.lock(); free.removeAll(); lock.unlock()
+    }
+
     public var available: Int { lock.lock(); defer { lock.unlock() }; return free.count + (capacity - created) }
     public var inUse: Int { lock.lock(); defer { lock.unlock() }; return created - free.count }
 }

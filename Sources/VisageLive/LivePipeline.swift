@@ -376,28 +376,36 @@ private final class CaptureStage: @unchecked Sendable {
     }
 }
 
-/// Frame pools per processing scale (the controller can change it mid-run).
+/// Frame pools per processing scale (the controller can change it mid-run). Only the current
+/// scale's pool keeps buffers: a retired pool's buffers are freed as they come back, so memory
+/// stays that of one pool however often the scale changes.
 final class PoolSet: @unchecked Sendable {
     let width: Int, height: Int, capacity: Int
     private let lock = NSLock()
-    private var pools: [Int: FramePool] = [:]
+    private var current: FramePool?
+    private var createdBefore = 0
     init(width: Int, height: Int, capacity: Int) { self.width = width; self.height = height; self.capacity = capacity }
 
     func pool(scale: Double) -> FramePool {
         let w = max(2, Int(Double(width) * scale) / 2 * 2), h = max(2, Int(Double(height) * scale) / 2 * 2)
         lock.lock(); defer { lock.unlock() }
-        if let p = pools[w] { return p }
+        if let p = current, p.width == w { return p }
+        if let p = current {
+            createdBefore += p.created
+            p.drain()
+        }
         let p = FramePool(width: w, height: h, capacity: capacity)
-        pools[w] = p
+        current = p
         return p
     }
 
     func recycle(_ image: Image) {
-        lock.lock(); let p = pools[image.width]; lock.unlock()
-        p?.recycle(image)
+        lock.lock(); let p = current; lock.unlock()
+        // Buffers of retired pools (another size) are not kept: they are freed here.
+        if let p, p.width == image.width { p.recycle(image) }
     }
 
-    var created: Int { lock.lock(); defer { lock.unlock() }; return pools.values.map(\.created).reduce(0, +) }
+    var created: Int { lock.lock(); defer { lock.unlock() }; return createdBefore + (current?.created ?? 0) }
 }
 
 /// Calls `body` when `done` has been called `count` times.
