@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -85,7 +86,8 @@ let package = Package(
         ),
         .target(
             name: "VisageLive",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU"]
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
+                           .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .executableTarget(
             name: "visage",
@@ -108,7 +110,7 @@ let package = Package(
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia"]),
-        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia"]),
+        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -358,9 +358,35 @@ void vcv_draw_text(vcv_view *image, const char *text, int32_t x, int32_t y, doub
     } catch (...) {}
 }
 
+// Capture into caller-owned buffers
+int32_t vcv_video_read_into(vcv_video *video, vcv_view *dst, vcv_error *err) {
+    int32_t got = 0;
+    guarded(err, [&] {
+        cv::Mat out = wrap(dst);
+        cv::Mat frame = out;
+        if (!video->capture.read(frame) || frame.empty()) return;  // end of stream
+        if (frame.data != out.data) {
+            // The backend delivered another size or layout: convert into the caller's buffer or refuse.
+            if (frame.rows != out.rows || frame.cols != out.cols)
+                throw std::invalid_argument("the stream's frame size changed to " + std::to_string(frame.cols) + "x" +
+                                            std::to_string(frame.rows));
+            if (frame.channels() == 1) cv::cvtColor(frame, out, cv::COLOR_GRAY2BGR);
+            else if (frame.channels() == 4) cv::cvtColor(frame, out, cv::COLOR_BGRA2BGR);
+            else frame.copyTo(out);
+            require_same_buffer(out, dst->data);
+        }
+        got = 1;
+    });
+    return got;
+}
+
+int32_t vcv_video_fourcc(vcv_video *video) {
+    try { return static_cast<int32_t>(video->capture.get(cv::CAP_PROP_FOURCC)); } catch (...) { return 0; }
+}
+
 }  // extern "C"
 
-// --- cnn ---
+// Remapping (piecewise affine warps)
 extern "C" int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, const vcv_view *map_y,
                              int32_t interpolation, int32_t border_mode, const double border_value[4], vcv_error *err) {
     return guarded(err, [&] {

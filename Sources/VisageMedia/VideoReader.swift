@@ -66,3 +66,27 @@ public final class VideoReader: @unchecked Sendable {
 
     deinit { vcv_video_release(handle) }
 }
+
+// Live pipeline: reading into pooled buffers
+extension VideoReader {
+    /// Reads the next frame into `frame` (3 channels, 8 bits, the reader's size) without allocating
+    /// a new one: the live pipeline's frame pool hands the same buffers round. False at the end.
+    public func read(into frame: Image) throws -> Bool {
+        guard frame.width == width, frame.height == height, frame.channels == 3, frame.depth == .uint8 else {
+            throw VisageError.invalidArgument("frame \(frame.width)x\(frame.height)x\(frame.channels) does not match \(path) (\(width)x\(height)x3)")
+        }
+        var err = vcv_error()
+        let got = frame.withView { vcv_video_read_into(handle, $0, &err) }
+        try OpenCVBridge.check(err, context: "reading \(path)")
+        return got == 1
+    }
+
+    /// The pixel format the capture delivers, as its four letters ("MJPG", "YUYV"), nil when unknown.
+    public var fourcc: String? {
+        let code = UInt32(bitPattern: vcv_video_fourcc(handle))
+        guard code != 0 else { return nil }
+        let letters = (0..<4).map { UInt8((code >> (8 * $0)) & 0xFF) }
+        guard letters.allSatisfy({ (32...126).contains($0) }) else { return nil }
+        return String(decoding: letters, as: UTF8.self)
+    }
+}

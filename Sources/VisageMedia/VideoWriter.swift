@@ -194,3 +194,12 @@ public final class VideoWriter: @unchecked Sendable {
         return name.isEmpty ? nil : name
     }
 }
+
+// Live pipeline: recycling frames once ffmpeg has them
+extension VideoWriter {
+    /// Runs `body` once every frame queued so far has been handed to ffmpeg: the live pipeline
+    /// gives a frame's buffer back to its pool then, not before (frames are encoded asynchronously).
+    public func afterQueuedFrames(_ body: @escaping @Sendable () -> Void) {
+        queue.async(execute: body)
+    }
+}

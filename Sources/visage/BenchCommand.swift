@@ -7,7 +7,7 @@ import VisageRuntime
 import VisageSwap
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchAU.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.", subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchAU.self, BenchLive.self])
 }
 
 struct BenchDetect: ParsableCommand {

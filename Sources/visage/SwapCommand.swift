@@ -118,7 +118,7 @@ struct Swap: ParsableCommand {
             let path: String
             let image: Image
             let face: AnalyzedFace
-            var latent: [Float]? = nil
+            var engine: FaceSwapEngine? = nil
             var reference: [Float]? = nil
         }
         var timings = AnalysisTimings()
@@ -138,16 +138,19 @@ struct Swap: ParsableCommand {
                 identities[i].reference = try recognizer.embed(ref.image, keypoints: ref.face.keypoints)
             }
         }
-        let landmarkSwapper = LandmarkSwapper(mouthMask: mouthMask, colorTransfer: !noColorCorrection, opacity: opacity)
-        var neuralModel: INSwapper?
+        // One swap engine per source identity (landmarks, and for inswapper the latent, computed once).
+        var neural: (INSwapper, FaceEmbedder)?
         if swapper == "inswapper" {
             let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
             let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
                                            config: config, derivedModels: store.derivedDirectory)
-            for i in identities.indices {
-                identities[i].latent = try model.latent(for: try arcface.embed(identities[i].image, keypoints: identities[i].face.keypoints))
-            }
-            neuralModel = model
+            neural = (model, arcface)
+        }
+        let engineOptions = FaceSwapEngine.Options(mouthMask: mouthMask, opacity: opacity, colorTransfer: !noColorCorrection,
+                                                   colorCorrection: colorCorrection, sharpen: sharpen)
+        for i in identities.indices {
+            identities[i].engine = try FaceSwapEngine(source: identities[i].image, sourceFace: identities[i].face, options: engineOptions,
+                                                      inswapper: neural?.0, embedder: neural?.1)
         }
         var decided: [Int: Int?] = [:]   // track id → identity index (nil: leave that face alone)
         func assignment(_ face: AnalyzedFace, in frame: Image) throws -> Int? {
@@ -164,19 +167,8 @@ struct Swap: ParsableCommand {
             let chosen = manyFaces || recognizer != nil ? faces : (faces.max(by: { $0.box.area < $1.box.area }).map { [$0] } ?? [])
             var count = 0
             for face in chosen {
-                guard let who = try assignment(face, in: frame) else { continue }
-                let source = identities[who]
-                // Keep what the mouth mask needs before the face changes.
-                let before = mouthMask > 0 ? frame.copy() : nil
-                if let neuralModel, let latent = source.latent {
-                    let swapped = try neuralModel.swapCrop(frame, targetKeypoints: face.keypoints, latent: latent)
-                    if colorCorrection { try FaceRetouch.matchColour(of: swapped.crop, to: swapped.aligned) }
-                    try FaceRetouch.sharpen(swapped.crop, amount: sharpen)
-                    try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform, opacity: opacity)
-                    if let before, let l = face.landmarks { try FaceRetouch.restoreMouth(from: before, into: frame, landmarks: l, scale: mouthMask) }
-                } else if let l = face.landmarks {
-                    try landmarkSwapper.swap(source: source.image, sourceLandmarks: source.face.landmarks!, into: frame, targetLandmarks: l)
-                }
+                guard let who = try assignment(face, in: frame), let engine = identities[who].engine else { continue }
+                try engine.swap(face, in: frame)
                 count += 1
             }
             return count

@@ -106,10 +106,17 @@ void vcv_draw_circle(vcv_view *image, int32_t cx, int32_t cy, int32_t radius, co
 void vcv_draw_line(vcv_view *image, int32_t x0, int32_t y0, int32_t x1, int32_t y1, const double color[4], int32_t thickness);
 void vcv_draw_text(vcv_view *image, const char *text, int32_t x, int32_t y, double scale, const double color[4], int32_t thickness);
 
-// --- cnn ---
+// Remapping (piecewise affine warps)
 /// cv::remap with two CV_32FC1 maps (x and y, the size of dst): dst(y, x) = src(map_y(y, x), map_x(y, x)).
 int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, const vcv_view *map_y,
                   int32_t interpolation, int32_t border_mode, const double border_value[4], vcv_error *err);
+
+// Capture into caller-owned buffers
+/// Reads the next frame into the caller's BGR buffer (no allocation when the stream's frames have
+/// the buffer's size). Returns 1 when a frame was read, 0 at the end of the stream (err->code == 0).
+int32_t vcv_video_read_into(vcv_video *video, vcv_view *dst, vcv_error *err);
+/// The capture's pixel format as a FOURCC code (0 when the backend does not say).
+int32_t vcv_video_fourcc(vcv_video *video);
 
 #ifdef __cplusplus
 }

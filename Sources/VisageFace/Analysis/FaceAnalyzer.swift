@@ -51,7 +51,7 @@ public final class FaceAnalyzer: @unchecked Sendable {
     public let landmarker: PFLDLandmarker?
     public let embedder: FaceEmbedder?
     public let poseEstimator: HeadPoseEstimator
-    public let options: AnalysisOptions
+    public private(set) var options: AnalysisOptions
     public let tracker: FaceTracker
     /// Optional insightface 106-point model (still images).
     public var landmarker106: Insightface106Landmarker?
@@ -209,5 +209,14 @@ public final class FaceAnalyzer: @unchecked Sendable {
         let shift = hypot(ba.center.x - bb.center.x, ba.center.y - bb.center.y)
         let ratio = max(bb.width, 1) / max(ba.width, 1)
         return shift < size / 2 && ratio > 0.67 && ratio < 1.5
+    }
+}
+
+// Live pipeline: detection interval changed on the fly
+extension FaceAnalyzer {
+    /// Changes how often the detector runs (the live pipeline's adaptive controller); tracking
+    /// state is kept. Call from the thread that calls `analyzeNext`.
+    public func setDetectEvery(_ frames: Int) {
+        options.detectEvery = max(1, frames)
     }
 }

@@ -1,0 +1,191 @@
+import Foundation
+import VisageCore
+import VisageMedia
+
+/// Somewhere finished frames go. `write` gets the frame's pixels on the output thread and calls
+/// `done` once it no longer needs them (at once, or later for outputs that encode in the
+/// background), so the frame's buffer can go back to the pool.
+public protocol LiveOutput: AnyObject {
+    var name: String { get }
+    func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws
+    /// End of the run: finalise (close the file, end the streams).
+    func finish() throws
+}
+
+/// `-o file.mp4`: VideoWriter (ffmpeg), atomic, labelled as synthetic media.
+public final class RecordingOutput: LiveOutput {
+    public let path: String
+    public var name: String { "recording \(path)" }
+    public private(set) var frames = 0
+    private let writer: VideoWriter
+
+    public init(path: String, width: Int, height: Int, fps: Double, label: String?) throws {
+        self.path = path
+        writer = try VideoWriter(path: path, width: width, height: height, fps: fps > 0 ? fps : 30, label: label)
+    }
+
+    public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
+        try writer.write(frame)
+        frames += 1
+        writer.afterQueuedFrames(done)
+    }
+
+    public func finish() throws { try writer.finish() }
+    public func cancel() { writer.cancel() }
+}
+
+/// `--stream :PORT`: JPEG-encodes frames for the MJPEG server, only when someone watches (and
+/// one frame in ten otherwise, so `/frame.jpg` stays fresh).
+public final class StreamOutput: LiveOutput {
+    public let server: MJPEGServer
+    public let quality: Int
+    public var name: String { "stream http://\(server.host == "0.0.0.0" ? "localhost" : server.host):\(server.port)/" }
+    private var written = 0
+
+    public init(server: MJPEGServer, quality: Int = 80) {
+        self.server = server
+        self.quality = quality
+    }
+
+    public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
+        defer { done(); written += 1 }
+        guard server.clientCount > 0 || written % 10 == 0 else { return }
+        server.publish(jpeg: try ImageIO.encode(frame, format: "jpg", quality: quality))
+    }
+
+    public func finish() throws { server.stop() }
+}
+
+/// Raw BGR frames into a helper program's stdin (ffmpeg for the virtual camera, ffplay for the
+/// preview window). A helper that exits (window closed) ends that output, not the run.
+final class RawVideoPipe {
+    let process = Process()
+    private let input: FileHandle
+    private let errors = Pipe()
+    let width: Int, height: Int
+    private(set) var closed = false
+
+    init(program: String, arguments: [String], width: Int, height: Int) throws {
+        self.width = width
+        self.height = height
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        input = stdin.fileHandleForWriting
+        signal(SIGPIPE, SIG_IGN)
+        try process.run()
+    }
+
+    /// Writes one frame; false once the helper has gone away.
+    func send(_ frame: Image) -> Bool {
+        guard !closed else { return false }
+        do {
+            if frame.stride == frame.width * 3 {
+                try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress, count: frame.width * frame.height * 3, deallocator: .none))
+            } else {
+                for y in 0..<frame.height {
+                    try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress.advanced(by: y * frame.stride), count: frame.width * 3, deallocator: .none))
+                }
+            }
+            return true
+        } catch {
+            closed = true
+            return false
+        }
+    }
+
+    func lastErrors() -> String {
+        String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self).split(separator: "\n").suffix(2).joined(separator: " / ")
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        try? input.close()
+        process.waitUntilExit()
+    }
+}
+
+/// `--virtual-camera /dev/videoN`: a v4l2loopback device fed by ffmpeg, so OBS, Zoom and browsers
+/// see the output as a camera. Linux only for now.
+public final class VirtualCameraOutput: LiveOutput {
+    public let device: String
+    public var name: String { "virtual camera \(device)" }
+    private let pipe: RawVideoPipe
+    private let log = VisageLog.logger("live")
+
+    public init(device: String, width: Int, height: Int, fps: Double) throws {
+        self.device = device
+        #if os(Linux)
+        try Self.check(device: device)
+        guard let ffmpeg = VideoWriter.tool("ffmpeg") else {
+            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "ffmpeg not found on PATH (apt install ffmpeg)")
+        }
+        pipe = try RawVideoPipe(program: ffmpeg, arguments: ["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+                                                              "-s", "\(width)x\(height)", "-r", String(fps > 0 ? fps : 30), "-i", "-",
+                                                              "-f", "v4l2", "-pix_fmt", "yuv420p", device],
+                                width: width, height: height)
+        #else
+        throw LiveError.outputUnavailable(what: "--virtual-camera", reason: "a virtual camera is not supported on macOS yet (it needs a CoreMediaIO camera extension); use --stream :8090 with OBS's media source")
+        #endif
+    }
+
+    /// The device must exist and be a v4l2loopback character device.
+    static func check(device: String) throws {
+        var info = stat()
+        guard stat(device, &info) == 0 else {
+            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "the device does not exist; load v4l2loopback first: sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback video_nr=\(device.filter(\.isNumber)) card_label=Visage exclusive_caps=1")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFCHR else {
+            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "not a video device (expected /dev/videoN made by v4l2loopback)")
+        }
+    }
+
+    public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
+        defer { done() }
+        if !pipe.send(frame) {
+            throw LiveError.outputUnavailable(what: name, reason: "ffmpeg stopped accepting frames: \(pipe.lastErrors())")
+        }
+    }
+
+    public func finish() throws { pipe.close() }
+}
+
+/// `--preview`: a window showing the output. The window is ffplay's (FFmpeg's player, which
+/// comes with ffmpeg), fed raw frames, so Visage links no GUI toolkit; without a display it
+/// says so and points to `--stream`.
+public final class PreviewOutput: LiveOutput {
+    public var name: String { "preview window" }
+    private let pipe: RawVideoPipe
+    private var reported = false
+    private let log = VisageLog.logger("live")
+
+    public init(width: Int, height: Int, fps: Double, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        #if os(Linux)
+        let display = [environment["DISPLAY"], environment["WAYLAND_DISPLAY"]].compactMap { $0 }.first { !$0.isEmpty }
+        guard display != nil else {
+            throw LiveError.outputUnavailable(what: "--preview", reason: "no display (DISPLAY and WAYLAND_DISPLAY are not set); use --stream :8090 and open http://localhost:8090/ in a browser")
+        }
+        #endif
+        guard let ffplay = VideoWriter.tool("ffplay") else {
+            throw LiveError.outputUnavailable(what: "--preview", reason: "ffplay (part of FFmpeg) not found on PATH; install ffmpeg, or use --stream :8090")
+        }
+        pipe = try RawVideoPipe(program: ffplay, arguments: ["-hide_banner", "-loglevel", "error", "-window_title", "visage live",
+                                                              "-f", "rawvideo", "-pixel_format", "bgr24", "-video_size", "\(width)x\(height)",
+                                                              "-framerate", String(fps > 0 ? fps : 30), "-fflags", "nobuffer", "-i", "-"],
+                                width: width, height: height)
+    }
+
+    public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
+        defer { done() }
+        if !pipe.send(frame) && !reported {
+            reported = true
+            log.notice("live: the preview window was closed; the other outputs go on (\(pipe.lastErrors()))")
+        }
+    }
+
+    public func finish() throws { pipe.close() }
+}
