@@ -139,7 +139,9 @@ public struct CLNFFitter {
             let expert = level.experts[view][i]
             guard !expert.isEmpty else { continue }
             let side = window + expert.width - 1
-            if areaOfInterest.count < side * side { areaOfInterest = [Float](repeating: 0, count: side * side) }
+            // Zero padding past side² for the response's 8-wide reads.
+            let aoiCount = side * side + CCNFResponseWorkspace.areaOfInterestPadding
+            if areaOfInterest.count < aoiCount { areaOfInterest = [Float](repeating: 0, count: aoiCount) }
             let lx = landmarks[i], ly = landmarks[i + n]
             // The 2×3 float matrix OpenFace builds, passed to warpAffine (which converts it to double).
             let warp = (Double(a1), Double(-b1), Double(lx - a1 * (Float(side) - 1) / 2 + b1 * (Float(side) - 1) / 2),
