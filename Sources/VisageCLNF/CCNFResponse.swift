@@ -141,7 +141,7 @@ struct CCNFResponseWorkspace {
     }
 
     /// Weights (neurons × length, row-major) times the transposed im2col, 4 neurons × 8 positions per tile, each
-    /// neuron's logistic added to `r` in neuron order as OpenFace does. The last tile repeats the last neuron
+    /// neuron's logistic (`CCNFLogistic`) added to `r` in neuron order as OpenFace does. The last tile repeats the last neuron
     /// to fill its rows and discards them.
     private static func neuronResponses(weights: UnsafePointer<Float>, twoAlphas: UnsafePointer<Double>, neurons: Int,
                                         length: Int, columns: UnsafePointer<Float>, stride: Int, positions: Int,
@@ -165,16 +165,13 @@ struct CCNFResponseWorkspace {
                     a3 += v * w3[k]
                     c += stride
                 }
-                let lanes = min(8, positions - p)
-                let z = (a0, a1, a2, a3)
-                for t in 0..<active {
-                    let twoAlpha = twoAlphas[n0 + t]
-                    let zt: SIMD8<Float> = t == 0 ? z.0 : t == 1 ? z.1 : t == 2 ? z.2 : z.3
-                    for lane in 0..<lanes {
-                        // `(2.0 * alpha) / (1.0 + exp(-z))`: float exp, double division, float accumulation.
-                        r[p + lane] += Float(twoAlpha / (1.0 + Double(exp(-zt[lane]))))
-                    }
-                }
+                // Lanes past the last position land in r's padding.
+                var sums = load8(r + p)
+                CCNFLogistic.accumulate(z: a0, twoAlpha: twoAlphas[n0], into: &sums)
+                if active > 1 { CCNFLogistic.accumulate(z: a1, twoAlpha: twoAlphas[n0 + 1], into: &sums) }
+                if active > 2 { CCNFLogistic.accumulate(z: a2, twoAlpha: twoAlphas[n0 + 2], into: &sums) }
+                if active > 3 { CCNFLogistic.accumulate(z: a3, twoAlpha: twoAlphas[n0 + 3], into: &sums) }
+                store8(sums, r + p)
                 p += 8
             }
             n0 += 4
