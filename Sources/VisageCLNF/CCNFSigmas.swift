@@ -5,16 +5,17 @@ import Foundation
 /// each expert. Σ = (2 · (Σα · I + Σ_b β_b · S_b))⁻¹ with the S_b the file's sigma components for that window.
 ///
 /// Shared by every fitter of one model; a lock guards the cache (taken once per scale and frame).
+/// Each Σ is kept transposed and padded (`CCNFSigma`) in the layout the response product reads.
 final class CCNFSigmas: @unchecked Sendable {
     private struct Key: Hashable { var scale: Int, view: Int, window: Int }
     private let experts: CCNFPatchExperts
     private let lock = NSLock()
-    private var cache: [Key: [[Float]]] = [:]
+    private var cache: [Key: [CCNFSigma]] = [:]
 
     init(experts: CCNFPatchExperts) { self.experts = experts }
 
-    /// Σ for every landmark of the view (empty for landmarks that are not visible there), ws² × ws² row-major.
-    func sigmas(scale: Int, view: Int, window: Int) -> [[Float]] {
+    /// Σ for every landmark of the view (empty for landmarks that are not visible there).
+    func sigmas(scale: Int, view: Int, window: Int) -> [CCNFSigma] {
         let key = Key(scale: scale, view: view, window: window)
         lock.lock()
         defer { lock.unlock() }
@@ -22,10 +23,11 @@ final class CCNFSigmas: @unchecked Sendable {
         let level = experts.scales[scale]
         // `Response` picks the components whose size matches the window; none → Σ from the alphas alone.
         let components = experts.sigmaComponents[window] ?? []
-        var result: [[Float]] = []
+        var result: [CCNFSigma] = []
         for (landmark, expert) in level.experts[view].enumerated() {
-            guard level.visibilities[view][landmark], !expert.isEmpty else { result.append([]); continue }
-            result.append(Self.sigma(expert: expert, components: components, window: window))
+            guard level.visibilities[view][landmark], !expert.isEmpty else { result.append(.empty); continue }
+            result.append(CCNFSigma(rowMajor: Self.sigma(expert: expert, components: components, window: window),
+                                    positions: window * window))
         }
         cache[key] = result
         return result
@@ -76,5 +78,28 @@ final class CCNFSigmas: @unchecked Sendable {
         var out = [Float](repeating: 0, count: size * size)
         for i in 0..<size { out[i * size + i] = Float(value) }
         return out
+    }
+}
+
+/// One Σ (positions × positions) stored transposed: column q of Σ at `values[q * stride ..< q * stride + positions]`,
+/// `stride` = positions rounded up to 8 with zero padding, so the product reads 8 outputs per load.
+struct CCNFSigma: Sendable {
+    let values: [Float]
+    let stride: Int
+
+    static let empty = CCNFSigma(values: [], stride: 0)
+
+    private init(values: [Float], stride: Int) {
+        self.values = values
+        self.stride = stride
+    }
+
+    init(rowMajor sigma: [Float], positions: Int) {
+        let stride = (positions + 7) / 8 * 8
+        var values = [Float](repeating: 0, count: positions * stride)
+        for p in 0..<positions {
+            for q in 0..<positions { values[q * stride + p] = sigma[p * positions + q] }
+        }
+        self.init(values: values, stride: stride)
     }
 }

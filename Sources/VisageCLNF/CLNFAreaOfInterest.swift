@@ -43,36 +43,42 @@ enum CLNFAreaOfInterest {
                         into out: UnsafeMutablePointer<Float>) {
         let width = gray.width, height = gray.height, stride = gray.stride
         let src = UnsafePointer(gray.baseAddress.assumingMemoryBound(to: UInt8.self))
-        weights.withUnsafeBufferPointer { table in
-            for y in 0..<side {
-                let x0 = cvRound((m.1 * Double(y) + m.2) * abScale) + roundDelta
-                let y0 = cvRound((m.4 * Double(y) + m.5) * abScale) + roundDelta
-                let row = out + y * side
-                for x in 0..<side {
-                    let ax = cvRound(m.0 * Double(x) * abScale)
-                    let bx = cvRound(m.3 * Double(x) * abScale)
-                    let fx = (x0 + ax) >> 5, fy = (y0 + bx) >> 5
-                    let sx = fx >> 5, sy = fy >> 5
-                    let w = table[(fy & 31) * 32 + (fx & 31)]
-                    let v: SIMD4<Float>
-                    if sx >= 0, sy >= 0, sx + 1 < width, sy + 1 < height {
-                        let p = src + sy * stride + sx
-                        v = SIMD4(Float(p[0]), Float(p[1]), Float(p[stride]), Float(p[stride + 1]))
-                    } else if sx >= width || sx + 1 < 0 || sy >= height || sy + 1 < 0 {
-                        row[x] = 0
-                        continue
-                    } else {
-                        func tap(_ xx: Int, _ yy: Int) -> Float {
-                            xx >= 0 && yy >= 0 && xx < width && yy < height ? Float(src[yy * stride + xx]) : 0
+        // OpenCV tabulates the x terms once per row block (`adelta`, `bdelta`); so does this, per call.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * side) { deltas in
+            let adelta = deltas.baseAddress!, bdelta = adelta + side
+            for x in 0..<side {
+                adelta[x] = cvRound(m.0 * Double(x) * abScale)
+                bdelta[x] = cvRound(m.3 * Double(x) * abScale)
+            }
+            weights.withUnsafeBufferPointer { table in
+                for y in 0..<side {
+                    let x0 = cvRound((m.1 * Double(y) + m.2) * abScale) + roundDelta
+                    let y0 = cvRound((m.4 * Double(y) + m.5) * abScale) + roundDelta
+                    let row = out + y * side
+                    for x in 0..<side {
+                        let fx = (x0 + adelta[x]) >> 5, fy = (y0 + bdelta[x]) >> 5
+                        let sx = fx >> 5, sy = fy >> 5
+                        let w = table[(fy & 31) * 32 + (fx & 31)]
+                        let v: SIMD4<Float>
+                        if sx >= 0, sy >= 0, sx + 1 < width, sy + 1 < height {
+                            let p = src + sy * stride + sx
+                            v = SIMD4(Float(p[0]), Float(p[1]), Float(p[stride]), Float(p[stride + 1]))
+                        } else if sx >= width || sx + 1 < 0 || sy >= height || sy + 1 < 0 {
+                            row[x] = 0
+                            continue
+                        } else {
+                            func tap(_ xx: Int, _ yy: Int) -> Float {
+                                xx >= 0 && yy >= 0 && xx < width && yy < height ? Float(src[yy * stride + xx]) : 0
+                            }
+                            v = SIMD4(tap(sx, sy), tap(sx + 1, sy), tap(sx, sy + 1), tap(sx + 1, sy + 1))
                         }
-                        v = SIMD4(tap(sx, sy), tap(sx + 1, sy), tap(sx, sy + 1), tap(sx + 1, sy + 1))
+                        // OpenCV sums the four products left to right in float.
+                        var sum = v[0] * w[0]
+                        sum += v[1] * w[1]
+                        sum += v[2] * w[2]
+                        sum += v[3] * w[3]
+                        row[x] = sum
                     }
-                    // OpenCV sums the four products left to right in float.
-                    var sum = v[0] * w[0]
-                    sum += v[1] * w[1]
-                    sum += v[2] * w[2]
-                    sum += v[3] * w[3]
-                    row[x] = sum
                 }
             }
         }

@@ -37,6 +37,8 @@ public struct CLNFFitter {
     private var jacobian: [Float]
     private var weightedJacobian: [Float]
     private var meanShifts: [Float]
+    private var meanShiftKernels: [CLNFMeanShiftKernel] = []
+    private var likelihoodColumns = [Double](repeating: 0, count: 64)
     private var dxs: [Float]
     private var dys: [Float]
     private var hessian: [Double]
@@ -139,7 +141,9 @@ public struct CLNFFitter {
             let expert = level.experts[view][i]
             guard !expert.isEmpty else { continue }
             let side = window + expert.width - 1
-            if areaOfInterest.count < side * side { areaOfInterest = [Float](repeating: 0, count: side * side) }
+            // Zero padding past side² for the response's 8-wide reads.
+            let aoiCount = side * side + CCNFResponseWorkspace.areaOfInterestPadding
+            if areaOfInterest.count < aoiCount { areaOfInterest = [Float](repeating: 0, count: aoiCount) }
             let lx = landmarks[i], ly = landmarks[i + n]
             // The 2×3 float matrix OpenFace builds, passed to warpAffine (which converts it to double).
             let warp = (Double(a1), Double(-b1), Double(lx - a1 * (Float(side) - 1) / 2 + b1 * (Float(side) - 1) / 2),
@@ -240,18 +244,24 @@ public struct CLNFFitter {
         if computeLikelihood {
             let sigma2 = Double(parameters.sigma * parameters.sigma)
             var visibleCount = 0.0
+            if likelihoodColumns.count < window { likelihoodColumns = [Double](repeating: 0, count: window) }
             responses.withUnsafeBufferPointer { resp in
                 for i in 0..<n where visible[i] {
                     visibleCount += 1
                     let r = resp.baseAddress! + i * responseStride
                     let dx = dxs[i], dy = dys[i]
+                    // e^(−(vx + vy)/2σ²) as the product of its row and column factors (separable).
+                    for jj in 0..<window {
+                        let vy = (dx - Float(jj)) * (dx - Float(jj))
+                        likelihoodColumns[jj] = exp(-0.5 * Double(vy) / sigma2)
+                    }
                     var sum: Float = 0
                     var k = 0
                     for ii in 0..<window {
                         let vx = (dy - Float(ii)) * (dy - Float(ii))
+                        let rowFactor = exp(-0.5 * Double(vx) / sigma2)
                         for jj in 0..<window {
-                            let vy = (dx - Float(jj)) * (dx - Float(jj))
-                            sum += Float(Double(r[k]) * exp(-0.5 * Double(vx + vy) / sigma2))
+                            sum += Float(Double(r[k]) * (rowFactor * likelihoodColumns[jj]))
                             k += 1
                         }
                     }
@@ -266,42 +276,55 @@ public struct CLNFFitter {
     }
 
     /// `NonVectorisedMeanShift_precalc_kde`: the KDE-weighted mean of each response map around (dx, dy),
-    /// with (dx, dy) snapped to OpenFace's 0.1-pixel grid. The grid's Gaussian values are evaluated on the
-    /// fly with the same float expression OpenFace tabulates.
+    /// with (dx, dy) snapped to OpenFace's 0.1-pixel grid. OpenFace tabulates the 2D Gaussian
+    /// e^(a·((gx − jj)² + (gy − ii)²)) for every grid point; it is separable, so this keeps the 1D factors
+    /// e^(a·(g·0.1 − ii)²) per grid index (`CLNFMeanShiftKernel`) and sums row by row (a few ulp apart).
     private mutating func meanShift(window: Int, a: Float, step: Float, visible: [Bool]) {
         let n = self.n
         let limit = Float(window) - step
+        let kernel = meanShiftKernel(window: window, a: a, step: step)
         responses.withUnsafeBufferPointer { resp in
-            for i in 0..<n {
-                guard visible[i] else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
-                var dx = dxs[i], dy = dys[i]
-                // A degenerate fit (NaN offsets) would make OpenFace index garbage; here it just stops moving.
-                guard dx.isFinite, dy.isFinite else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
-                if dx < 0 { dx = 0 }
-                if dy < 0 { dy = 0 }
-                if dx > limit { dx = limit }
-                if dy > limit { dy = limit }
-                let closestCol = Int(Double(dy / step) + 0.5)
-                let closestRow = Int(Double(dx / step) + 0.5)
-                let gridX = Float(closestRow) * step, gridY = Float(closestCol) * step
-                let r = resp.baseAddress! + i * responseStride
-                var mx: Float = 0, my: Float = 0, sum: Float = 0
-                var k = 0
-                for ii in 0..<window {
-                    let vx = (gridY - Float(ii)) * (gridY - Float(ii))
-                    for jj in 0..<window {
-                        let vy = (gridX - Float(jj)) * (gridX - Float(jj))
-                        let v = r[k] * exp(a * (vx + vy))
-                        sum += v
-                        mx += v * Float(jj)
-                        my += v * Float(ii)
-                        k += 1
+            kernel.values.withUnsafeBufferPointer { table in
+                for i in 0..<n {
+                    guard visible[i] else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
+                    var dx = dxs[i], dy = dys[i]
+                    // A degenerate fit (NaN offsets) would make OpenFace index garbage; here it just stops moving.
+                    guard dx.isFinite, dy.isFinite else { meanShifts[i] = 0; meanShifts[i + n] = 0; continue }
+                    if dx < 0 { dx = 0 }
+                    if dy < 0 { dy = 0 }
+                    if dx > limit { dx = limit }
+                    if dy > limit { dy = limit }
+                    let closestCol = min(Int(Double(dy / step) + 0.5), kernel.gridCount - 1)
+                    let closestRow = min(Int(Double(dx / step) + 0.5), kernel.gridCount - 1)
+                    let ex = table.baseAddress! + closestRow * window, ey = table.baseAddress! + closestCol * window
+                    let r = resp.baseAddress! + i * responseStride
+                    var mx: Float = 0, my: Float = 0, sum: Float = 0
+                    for ii in 0..<window {
+                        let row = r + ii * window
+                        var rowSum: Float = 0, rowMoment: Float = 0
+                        for jj in 0..<window {
+                            let v = row[jj] * ex[jj]
+                            rowSum += v
+                            rowMoment += v * Float(jj)
+                        }
+                        let weight = ey[ii]
+                        sum += weight * rowSum
+                        mx += weight * rowMoment
+                        my += weight * rowSum * Float(ii)
                     }
+                    meanShifts[i] = mx / sum - dx
+                    meanShifts[i + n] = my / sum - dy
                 }
-                meanShifts[i] = mx / sum - dx
-                meanShifts[i + n] = my / sum - dy
             }
         }
+    }
+
+    /// The 1D mean-shift kernel for (window, a), built on first use and kept (a handful per fitter).
+    private mutating func meanShiftKernel(window: Int, a: Float, step: Float) -> CLNFMeanShiftKernel {
+        if let k = meanShiftKernels.first(where: { $0.window == window && $0.a == a }) { return k }
+        let k = CLNFMeanShiftKernel(window: window, a: a, step: step)
+        meanShiftKernels.append(k)
+        return k
     }
 
     /// Normal equations (J_wᵀ J + Λ) Δ = J_wᵀ v − Λ p and their Cholesky solve (`cv::solve` with
@@ -315,7 +338,8 @@ public struct CLNFFitter {
                         var g = CCNFResponseWorkspace.dot(w0 + p * rows, ms, rows)
                         if !rigid && p >= 6 { g -= (regFactor / eigen[p - 6]) * currentLocal[p - 6] }
                         gradient[p] = Double(g)
-                        for q in 0..<count {
+                        // Only the lower triangle: the Cholesky solve reads nothing else.
+                        for q in 0...p {
                             var h = CCNFResponseWorkspace.dot(w0 + p * rows, j0 + q * rows, rows)
                             if !rigid && p == q && p >= 6 { h += regFactor / eigen[p - 6] }
                             hessian[p * count + q] = Double(h)
@@ -330,5 +354,30 @@ public struct CLNFFitter {
             }
         }
         for p in 0..<count { delta[p] = solved ? Float(gradient[p]) : 0 }
+    }
+}
+
+/// One factor of OpenFace's mean-shift KDE table (`kde_resp_precalc`) for a window and a = −1/(2σ²):
+/// `values[g · window + k]` = e^(a·(g·step − k)²) for every 0.1-pixel grid index g, in float as OpenFace.
+struct CLNFMeanShiftKernel {
+    let window: Int
+    let a: Float
+    let gridCount: Int
+    let values: [Float]
+
+    init(window: Int, a: Float, step: Float) {
+        self.window = window
+        self.a = a
+        // Offsets are clamped to [0, window − step], so the snapped grid index stays below window / step + 1.
+        gridCount = Int((Float(window) / step).rounded(.up)) + 1
+        var values = [Float](repeating: 0, count: gridCount * window)
+        for g in 0..<gridCount {
+            let grid = Float(g) * step
+            for k in 0..<window {
+                let d = (grid - Float(k)) * (grid - Float(k))
+                values[g * window + k] = exp(a * d)
+            }
+        }
+        self.values = values
     }
 }

@@ -11,6 +11,9 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     public let model: CLNFMainModel
     public let validator: OpenFaceLandmarkValidator?
     public var parameters: CLNFParameters
+    /// Threads one detection may use: above 1 the part models (inner face, both eyes) are fitted
+    /// concurrently. Results do not depend on it. Default 1, for pipelines that already keep every core busy.
+    public var threads: Int = 1
 
     private var mainFitter: CLNFFitter
     private var partFitters: [CLNFFitter]
@@ -75,22 +78,11 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
 
         if parameters.refineHierarchical && !model.parts.isEmpty {
             let n = model.main.pointCount
-            var partsUsed = false
-            for (k, part) in model.parts.enumerated() {
-                let np = part.model.pointCount
-                // Unmapped part landmarks stay at 0, which CalcParams treats as not visible.
-                var points = [Point](repeating: Point(0, 0), count: np)
-                for pair in part.mapping { points[pair.part] = Point(landmarks[pair.main], landmarks[pair.main + n]) }
-                let fit = partCalcParams[k].fit(landmarks: points)
-                var partGlobal = fit.global, partLocal = fit.local
-                // Only refine where the part's finest-needed patches do not have to be upsampled too much.
-                if global.scale > 0.9 * Float(part.model.patchExperts.patchScaling[0]) {
-                    partsUsed = true
-                    _ = partFitters[k].fit(gray: gray, global: &partGlobal, local: &partLocal,
-                                           windowSizes: part.parameters.windowSizesInit, parameters: part.parameters)
-                }
-                partLandmarks[part.name] = part.model.shape.shape2D(global: partGlobal, local: partLocal)
-            }
+            // Only refine where the part's finest-needed patches do not have to be upsampled too much.
+            let refined = model.parts.map { global.scale > 0.9 * Float($0.model.patchExperts.patchScaling[0]) }
+            let partsUsed = refined.contains(true)
+            let fitted = fitParts(gray: gray, mainLandmarks: landmarks, refined: refined)
+            for (k, part) in model.parts.enumerated() { partLandmarks[part.name] = fitted[k] }
             if partsUsed {
                 for part in model.parts {
                     guard let values = partLandmarks[part.name] else { continue }
@@ -118,6 +110,27 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
                           likelihood: outcome.likelihood, parts: partLandmarks)
     }
 
+    /// Each part's landmarks after `CalcParams` on the main fit's points and, where `refined`, its own CLNF
+    /// fit. With `threads` > 1 the parts (independent fitters and buffers) run concurrently.
+    private func fitParts(gray: Image, mainLandmarks landmarks: [Float], refined: [Bool]) -> [[Float]] {
+        var results = [[Float]](repeating: [], count: model.parts.count)
+        partFitters.withUnsafeMutableBufferPointer { fitters in
+            partCalcParams.withUnsafeMutableBufferPointer { calcParams in
+                results.withUnsafeMutableBufferPointer { out in
+                    let jobs = CLNFPartJobs(parts: model.parts, mainPointCount: model.main.pointCount, gray: gray,
+                                            landmarks: landmarks, refined: refined, fitters: fitters,
+                                            calcParams: calcParams, results: out)
+                    if threads > 1 && jobs.parts.count > 1 {
+                        DispatchQueue.concurrentPerform(iterations: jobs.parts.count) { jobs.run($0) }
+                    } else {
+                        for k in 0..<jobs.parts.count { jobs.run(k) }
+                    }
+                }
+            }
+        }
+        return results
+    }
+
     /// The rotations (rx, ry, rz) `DetectLandmarksInImage` tries with `multi_view`.
     static let rotationHypotheses: [(Float, Float, Float)] = [
         (0, 0, 0), (0, -0.5236, 0), (0, 0.5236, 0), (0, -0.96, 0), (0, 0.96, 0), (0, 0, 0.5236), (0, 0, -0.5236),
@@ -128,5 +141,33 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
         guard gray.channels == 1, gray.depth == .uint8 else {
             throw VisageError.invalidArgument("CLNF needs a 1-channel uint8 grey image, got \(gray.channels) channel(s) of \(gray.depth)")
         }
+    }
+}
+
+/// The part fits of one detection. Job k touches only element k of each buffer, so the jobs may run on
+/// different threads; the buffers outlive them (`fitParts` waits for all).
+private struct CLNFPartJobs: @unchecked Sendable {
+    let parts: [CLNFPartModel]
+    let mainPointCount: Int
+    let gray: Image
+    let landmarks: [Float]
+    let refined: [Bool]
+    let fitters: UnsafeMutableBufferPointer<CLNFFitter>
+    let calcParams: UnsafeMutableBufferPointer<PDMFitter>
+    let results: UnsafeMutableBufferPointer<[Float]>
+
+    func run(_ k: Int) {
+        let part = parts[k], n = mainPointCount
+        let np = part.model.pointCount
+        // Unmapped part landmarks stay at 0, which CalcParams treats as not visible.
+        var points = [Point](repeating: Point(0, 0), count: np)
+        for pair in part.mapping { points[pair.part] = Point(landmarks[pair.main], landmarks[pair.main + n]) }
+        let fit = calcParams[k].fit(landmarks: points)
+        var partGlobal = fit.global, partLocal = fit.local
+        if refined[k] {
+            _ = fitters[k].fit(gray: gray, global: &partGlobal, local: &partLocal,
+                               windowSizes: part.parameters.windowSizesInit, parameters: part.parameters)
+        }
+        results[k] = part.model.shape.shape2D(global: partGlobal, local: partLocal)
     }
 }

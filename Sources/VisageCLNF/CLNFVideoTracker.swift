@@ -34,6 +34,7 @@ public final class CLNFVideoTracker: @unchecked Sendable {
         // The validator and parameters travel with the landmark detector; these arguments override it.
         if validator != nil || parameters != detector.parameters {
             self.detector = CLNFLandmarkDetector(model: detector.model, validator: validator ?? detector.validator, parameters: parameters)
+            self.detector.threads = detector.threads
         } else {
             self.detector = detector
         }
