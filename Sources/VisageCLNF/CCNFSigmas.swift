@@ -43,35 +43,55 @@ final class CCNFSigmas: @unchecked Sendable {
         }
         for i in 0..<size { inverse[i * size + i] += expert.alphaSum }
         var a = inverse.map { Double(2 * $0) }
-        // Cholesky A = L Lᵀ (lower triangle in place), then A⁻¹ column by column.
+        // Cholesky A = L Lᵀ (lower triangle in place), then A⁻¹ column by column. This runs once per
+        // (scale, view, window) for every landmark — up to a second on the first detection — so the inner
+        // products use four lanes and the forward solve skips the leading zeros of the unit right-hand side.
         for j in 0..<size {
-            var d = a[j * size + j]
-            for k in 0..<j { d -= a[j * size + k] * a[j * size + k] }
+            let d = a[j * size + j] - Self.dot(a, j * size, a, j * size, j)
             guard d > 0 else { return identityScaled(size, 1 / max(Double(2 * expert.alphaSum), 1e-12)) }
             let pivot = d.squareRoot()
             a[j * size + j] = pivot
             for i in (j + 1)..<size {
-                var v = a[i * size + j]
-                for k in 0..<j { v -= a[i * size + k] * a[j * size + k] }
-                a[i * size + j] = v / pivot
+                a[i * size + j] = (a[i * size + j] - Self.dot(a, i * size, a, j * size, j)) / pivot
             }
         }
+        // Lᵀ row-major, so the backward solve also reads contiguous memory.
+        var lt = [Double](repeating: 0, count: size * size)
+        for i in 0..<size { for k in 0...i { lt[k * size + i] = a[i * size + k] } }
         var out = [Float](repeating: 0, count: size * size)
         var column = [Double](repeating: 0, count: size)
         for c in 0..<size {
-            for i in 0..<size {
-                var v = i == c ? 1.0 : 0.0
-                for k in 0..<i { v -= a[i * size + k] * column[k] }
+            for i in 0..<c { column[i] = 0 }
+            for i in c..<size {
+                let v = (i == c ? 1.0 : 0.0) - Self.dot(a, i * size + c, column, c, i - c)
                 column[i] = v / a[i * size + i]
             }
             for i in stride(from: size - 1, through: 0, by: -1) {
-                var v = column[i]
-                for k in (i + 1)..<size { v -= a[k * size + i] * column[k] }
+                let v = column[i] - Self.dot(lt, i * size + i + 1, column, i + 1, size - i - 1)
                 column[i] = v / a[i * size + i]
             }
             for i in 0..<size { out[i * size + c] = Float(column[i]) }
         }
         return out
+    }
+
+    /// Σ x[xOffset + k] · y[yOffset + k] for k < count, four lanes at a time.
+    @inline(__always)
+    private static func dot(_ x: [Double], _ xOffset: Int, _ y: [Double], _ yOffset: Int, _ count: Int) -> Double {
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeBufferPointer { yb in
+                let xp = xb.baseAddress! + xOffset, yp = yb.baseAddress! + yOffset
+                var acc = SIMD4<Double>()
+                var k = 0
+                while k + 4 <= count {
+                    acc += SIMD4(xp[k], xp[k + 1], xp[k + 2], xp[k + 3]) * SIMD4(yp[k], yp[k + 1], yp[k + 2], yp[k + 3])
+                    k += 4
+                }
+                var sum = acc.sum()
+                while k < count { sum += xp[k] * yp[k]; k += 1 }
+                return sum
+            }
+        }
     }
 
     private static func identityScaled(_ size: Int, _ value: Double) -> [Float] {

@@ -148,9 +148,17 @@ final class CLNFPersonSource: AULandmarkSource {
             registry = PersonRegistry(embedder: try FaceEmbedder.make(store: store, config: config))
         } else {
             let landmarks = CLNFLandmarkDetector(model: model, validator: try makeValidator())
+            // The landmark stage is the pipeline's slowest: with cores to spare, fit the part models (inner
+            // face, eyes) concurrently. Results do not depend on it.
+            landmarks.threads = config.intraOpThreads == 1 ? 1 : min(3, ProcessInfo.processInfo.activeProcessorCount)
             source = CLNFLandmarkSource(tracker: CLNFVideoTracker(detector: landmarks, faceDetector: detector))
             registry = nil
         }
+    }
+
+    /// Patch responses and RLMS of the main and part models so far (single-face mode).
+    var fitTimes: (main: CLNFFitTimes, parts: CLNFFitTimes)? {
+        (source as? CLNFLandmarkSource)?.tracker.detector.times
     }
 
     func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
@@ -255,6 +263,12 @@ struct AUJob {
         result.seconds = (ContinuousClock.now - start).seconds
         if let clnf = source as? CLNFPersonSource {
             for name in clnf.times.order { landmarkTimes.add(name, clnf.times.milliseconds[name] ?? 0) }
+            if let fit = clnf.fitTimes {
+                landmarkTimes.add("clnf_main_responses", 1000 * fit.main.responses)
+                landmarkTimes.add("clnf_main_rlms", 1000 * fit.main.optimisation)
+                landmarkTimes.add("clnf_parts_responses", 1000 * fit.parts.responses)
+                landmarkTimes.add("clnf_parts_rlms", 1000 * fit.parts.optimisation)
+            }
         }
         if let pfld = source as? PFLDLandmarkSource {
             landmarkTimes.add("detect", pfld.timings.detect)
