@@ -100,12 +100,11 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
             }
         }
 
-        var success = outcome.success
-        var certainty: Double = success ? 1 : 0
-        if parameters.validateDetections, outcome.success, let validator {
-            certainty = try validator.check(gray: gray, landmarks: landmarks, rotation: (global.rx, global.ry, global.rz))
-            success = certainty > Double(parameters.validationBoundary)
-        }
+        let validated: Double? = parameters.validateDetections && outcome.success
+            ? try validator.map { try $0.check(gray: gray, landmarks: landmarks, rotation: (global.rx, global.ry, global.rz)) }
+            : nil
+        let (certainty, success) = OpenFaceDetectionCertainty.outcome(fitConverged: outcome.success, validatorCertainty: validated,
+                                                                      boundary: parameters.validationBoundary)
         return CLNFResult(landmarks: landmarks, global: global, local: local, success: success, confidence: certainty,
                           likelihood: outcome.likelihood, parts: partLandmarks)
     }

@@ -47,7 +47,7 @@ public struct CLNFParameters: Sendable, Equatable {
     public static let openFaceVideo = CLNFParameters(
         windowSizesInit: [11, 9, 7, 5], windowSizesSmall: [0, 9, 7, 0], sigma: 1.5, regFactor: 25, weightFactor: 0,
         iterations: 5, refineParameters: true, refineHierarchical: true, validateDetections: true,
-        validationBoundary: 0.725, reinitVideoEvery: 2)
+        validationBoundary: OpenFaceDetectionCertainty.validationBoundary, reinitVideoEvery: 2)
 
     /// The parameters `CLNF::Read` gives a part model by its name in the main file (validation, hierarchy
     /// and parameter refinement off; window sizes, regularisation and sigma per part). Nil for unknown names.

@@ -177,10 +177,12 @@ public enum OpenFaceDetectionCertainty {
     /// gets certainty 0 and fails without being validated. With validation off a converged fit gets 1.
     /// (On the frame where tracking first starts, DetectLandmarksInVideo reports success regardless of this
     /// decision; that is the caller's rule, not this one's.)
-    public static func outcome(fitConverged: Bool, validatorCertainty: Double?) -> (certainty: Double, success: Bool) {
+    /// The comparison is C++'s double-against-float one: the float boundary is widened, not the certainty narrowed.
+    public static func outcome(fitConverged: Bool, validatorCertainty: Double?,
+                               boundary: Float = validationBoundary) -> (certainty: Double, success: Bool) {
         guard fitConverged else { return (0, false) }
         guard let validatorCertainty else { return (1, true) }
-        return (validatorCertainty, Float(validatorCertainty) > validationBoundary)
+        return (validatorCertainty, validatorCertainty > Double(boundary))
     }
 
     /// The CSV's `confidence` column: the certainty (a float) printed with two decimals (`std::fixed`,
