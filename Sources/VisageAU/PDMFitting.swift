@@ -171,46 +171,12 @@ public struct PDMFitter: Sendable {
         }
     }
 
-    /// `ComputeJacobian`: columns scale, three small-angle rotations, tx, ty, then one per mode, each column
-    /// holding the x rows then the y rows (parameter-major so the normal equations are contiguous dots).
+    /// `ComputeJacobian` into the padded, parameter-major Jacobian (padding rows stay zero).
     private mutating func computeJacobian(scale s: Float, _ r: RotationMatrix3f) {
-        let n = pdm.pointCount, m = pdm.modeCount, stride = rowStride
+        let stride = rowStride
         shape.withUnsafeBufferPointer { shape in
-            pdm.componentsByMode.withUnsafeBufferPointer { v in
-                jacobian.withUnsafeMutableBufferPointer { jac in
-                    guard let j0 = jac.baseAddress, let vBase = v.baseAddress else { return }
-                    for i in 0..<n {
-                        let x = shape[i], y = shape[i + n], z = shape[i + 2 * n]
-                        j0[i] = x * r.r0.x + y * r.r0.y + z * r.r0.z
-                        j0[i + n] = x * r.r1.x + y * r.r1.y + z * r.r1.z
-                        j0[stride + i] = s * (y * r.r0.z - z * r.r0.y)
-                        j0[stride + i + n] = s * (y * r.r1.z - z * r.r1.y)
-                        j0[2 * stride + i] = -s * (x * r.r0.z - z * r.r0.x)
-                        j0[2 * stride + i + n] = -s * (x * r.r1.z - z * r.r1.x)
-                        j0[3 * stride + i] = s * (x * r.r0.y - y * r.r0.x)
-                        j0[3 * stride + i + n] = s * (x * r.r1.y - y * r.r1.x)
-                        j0[4 * stride + i] = 1
-                        j0[4 * stride + i + n] = 0
-                        j0[5 * stride + i] = 0
-                        j0[5 * stride + i + n] = 1
-                    }
-                    for j in 0..<m {
-                        let column = j0 + (6 + j) * stride
-                        let vx = vBase + j * 3 * n, vy = vx + n, vz = vy + n
-                        var i = 0
-                        while i + 4 <= n {
-                            let x = PDMKernels.load4(vx + i), y = PDMKernels.load4(vy + i), z = PDMKernels.load4(vz + i)
-                            PDMKernels.store4(s * (r.r0.x * x + r.r0.y * y + r.r0.z * z), at: column + i)
-                            PDMKernels.store4(s * (r.r1.x * x + r.r1.y * y + r.r1.z * z), at: column + i + n)
-                            i += 4
-                        }
-                        while i < n {
-                            column[i] = s * (r.r0.x * vx[i] + r.r0.y * vy[i] + r.r0.z * vz[i])
-                            column[i + n] = s * (r.r1.x * vx[i] + r.r1.y * vy[i] + r.r1.z * vz[i])
-                            i += 1
-                        }
-                    }
-                }
+            jacobian.withUnsafeMutableBufferPointer { jac in
+                pdm.writeJacobian(shape3D: shape, scale: s, rotation: r, rigid: false, rowStride: stride, into: jac.baseAddress!)
             }
         }
     }

@@ -122,8 +122,8 @@ public struct PointDistributionModel: Sendable {
         return shape
     }
 
-    /// mean + V · local into `out` (3n values), allocation-free.
-    func writeShape3D(local: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+    /// `CalcShape3D` allocation-free: mean + V · local into `out` (3n values).
+    public func writeShape3D(local: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
         let rows = meanShape.count
         meanShape.withUnsafeBufferPointer { mean in
             componentsByMode.withUnsafeBufferPointer { v in
@@ -141,12 +141,67 @@ public struct PointDistributionModel: Sendable {
     /// as n points in frame pixels. Float arithmetic in OpenFace's order.
     public func shape2D(global: PDMGlobalParameters, local: [Float]) -> [Point] {
         let shape = shape3D(local: local)
+        var flat = [Float](repeating: 0, count: 2 * pointCount)
+        shape.withUnsafeBufferPointer { s in flat.withUnsafeMutableBufferPointer { writeShape2D(shape3D: s, global: global, into: $0) } }
+        let n = pointCount
+        return (0..<n).map { Point(flat[$0], flat[n + $0]) }
+    }
+
+    /// `CalcShape2D` allocation-free, from a 3D shape already computed for the local parameters, into `out`
+    /// (2n values: x…, y…, OpenFace's layout).
+    public func writeShape2D(shape3D shape: UnsafeBufferPointer<Float>, global: PDMGlobalParameters,
+                             into out: UnsafeMutableBufferPointer<Float>) {
         let r = PDMRotation.matrix(rx: global.rx, ry: global.ry, rz: global.rz)
         let n = pointCount, s = global.scale
-        return (0..<n).map { i in
+        for i in 0..<n {
             let x = shape[i], y = shape[i + n], z = shape[i + 2 * n]
-            return Point(s * (r.r0.x * x + r.r0.y * y + r.r0.z * z) + global.tx,
-                         s * (r.r1.x * x + r.r1.y * y + r.r1.z * z) + global.ty)
+            out[i] = s * (r.r0.x * x + r.r0.y * y + r.r0.z * z) + global.tx
+            out[i + n] = s * (r.r1.x * x + r.r1.y * y + r.r1.z * z) + global.ty
+        }
+    }
+
+    /// `ComputeJacobian` (or, `rigid`, `ComputeRigidJacobian`'s six global columns only) of the projected
+    /// shape: columns scale, three small-angle rotations, tx, ty, then one per mode. Column p starts at
+    /// `out + p · rowStride` and holds the n x rows then the n y rows (parameter-major, so normal equations
+    /// are contiguous dot products); rows from 2n to `rowStride` are left untouched (padding).
+    /// `shape` is the 3D shape of the current local parameters.
+    public func writeJacobian(shape3D shape: UnsafeBufferPointer<Float>, scale s: Float, rotation r: RotationMatrix3f,
+                              rigid: Bool, rowStride stride: Int, into j0: UnsafeMutablePointer<Float>) {
+        let n = pointCount
+        for i in 0..<n {
+            let x = shape[i], y = shape[i + n], z = shape[i + 2 * n]
+            j0[i] = x * r.r0.x + y * r.r0.y + z * r.r0.z
+            j0[i + n] = x * r.r1.x + y * r.r1.y + z * r.r1.z
+            j0[stride + i] = s * (y * r.r0.z - z * r.r0.y)
+            j0[stride + i + n] = s * (y * r.r1.z - z * r.r1.y)
+            j0[2 * stride + i] = -s * (x * r.r0.z - z * r.r0.x)
+            j0[2 * stride + i + n] = -s * (x * r.r1.z - z * r.r1.x)
+            j0[3 * stride + i] = s * (x * r.r0.y - y * r.r0.x)
+            j0[3 * stride + i + n] = s * (x * r.r1.y - y * r.r1.x)
+            j0[4 * stride + i] = 1
+            j0[4 * stride + i + n] = 0
+            j0[5 * stride + i] = 0
+            j0[5 * stride + i + n] = 1
+        }
+        guard !rigid else { return }
+        componentsByMode.withUnsafeBufferPointer { v in
+            guard let vBase = v.baseAddress else { return }
+            for j in 0..<modeCount {
+                let column = j0 + (6 + j) * stride
+                let vx = vBase + j * 3 * n, vy = vx + n, vz = vy + n
+                var i = 0
+                while i + 4 <= n {
+                    let x = PDMKernels.load4(vx + i), y = PDMKernels.load4(vy + i), z = PDMKernels.load4(vz + i)
+                    PDMKernels.store4(s * (r.r0.x * x + r.r0.y * y + r.r0.z * z), at: column + i)
+                    PDMKernels.store4(s * (r.r1.x * x + r.r1.y * y + r.r1.z * z), at: column + i + n)
+                    i += 4
+                }
+                while i < n {
+                    column[i] = s * (r.r0.x * vx[i] + r.r0.y * vy[i] + r.r0.z * vz[i])
+                    column[i + n] = s * (r.r1.x * vx[i] + r.r1.y * vy[i] + r.r1.z * vz[i])
+                    i += 1
+                }
+            }
         }
     }
 

@@ -50,42 +50,42 @@ public struct CCNFScale: Sendable {
 
     /// `Read_CCNF_patch_experts`.
     public init(contentsOf url: URL) throws {
-        var reader = try CLNFBinaryReader(contentsOf: url)
+        var reader = try OpenFaceBinaryReader(contentsOf: url)
         patchScaling = try reader.float64("patch scaling")
         let views = try reader.int32("number of views")
         guard patchScaling > 0, patchScaling.isFinite, (1...64).contains(views) else {
-            throw reader.failure("not a CCNF patch expert file: scaling \(patchScaling), \(views) views")
+            throw reader.corrupt("not a CCNF patch expert file: scaling \(patchScaling), \(views) views")
         }
         var centers: [SIMD3<Double>] = []
         for v in 0..<views {
             let c = try reader.matrix("view \(v) centre")
-            guard c.values.count == 3 else { throw reader.failure("view \(v) centre has \(c.values.count) values, expected 3") }
+            guard c.values.count == 3 else { throw reader.corrupt("view \(v) centre has \(c.values.count) values, expected 3") }
             centers.append(SIMD3(c.values[0], c.values[1], c.values[2]) * .pi / 180)
         }
         var visibilities: [[Bool]] = []
         for v in 0..<views {
             let m = try reader.matrix("view \(v) visibility")
             guard m.cols == 1, m.rows > 0, visibilities.isEmpty || m.rows == visibilities[0].count else {
-                throw reader.failure("view \(v) visibility is \(m.rows)×\(m.cols)")
+                throw reader.corrupt("view \(v) visibility is \(m.rows)×\(m.cols)")
             }
             visibilities.append(m.values.map { $0 != 0 })
         }
         let n = visibilities[0].count
         let windowCount = try reader.int32("number of window sizes")
-        guard (0...16).contains(windowCount) else { throw reader.failure("\(windowCount) window sizes") }
+        guard (0...16).contains(windowCount) else { throw reader.corrupt("\(windowCount) window sizes") }
         var components: [Int: [[Float]]] = [:]
         var betaCount = 0
         for w in 0..<windowCount {
             let window = try reader.int32("window size")
             let count = try reader.int32("number of sigma components")
             guard (1...64).contains(window), (0...64).contains(count) else {
-                throw reader.failure("window \(w): size \(window) with \(count) sigma components")
+                throw reader.corrupt("window \(w): size \(window) with \(count) sigma components")
             }
             var list: [[Float]] = []
             for s in 0..<count {
                 let m = try reader.matrix("sigma component \(s) of window \(window)")
                 guard m.rows == window * window, m.cols == window * window else {
-                    throw reader.failure("sigma component \(s) of window \(window) is \(m.rows)×\(m.cols)")
+                    throw reader.corrupt("sigma component \(s) of window \(window) is \(m.rows)×\(m.cols)")
                 }
                 list.append(m.values.map(Float.init))
             }
@@ -108,13 +108,13 @@ public struct CCNFScale: Sendable {
     }
 
     /// `CCNF_patch_expert::Read` and `CCNF_neuron::Read`.
-    private static func readExpert(_ reader: inout CLNFBinaryReader, betaCount: Int, label: String) throws -> CCNFPatchExpert {
+    private static func readExpert(_ reader: inout OpenFaceBinaryReader, betaCount: Int, label: String) throws -> CCNFPatchExpert {
         let type = try reader.int32("\(label) type")
-        guard type == 5 else { throw reader.failure("\(label): patch expert type \(type), expected 5 (CCNF)") }
+        guard type == 5 else { throw reader.corrupt("\(label): patch expert type \(type), expected 5 (CCNF)") }
         let width = try reader.int32("\(label) width"), height = try reader.int32("\(label) height")
         let neurons = try reader.int32("\(label) neuron count")
         guard (0...64).contains(width), (0...64).contains(height), (0...1024).contains(neurons) else {
-            throw reader.failure("\(label): implausible patch \(width)×\(height) with \(neurons) neurons")
+            throw reader.corrupt("\(label): implausible patch \(width)×\(height) with \(neurons) neurons")
         }
         if neurons == 0 {
             // An invisible landmark's empty expert is followed by one more int in the file.
@@ -127,16 +127,16 @@ public struct CCNFScale: Sendable {
         var alphaSum: Float = 0
         for k in 0..<neurons {
             let neuronType = try reader.int32("\(label) neuron \(k) marker")
-            guard neuronType == 2 else { throw reader.failure("\(label): neuron \(k) marker \(neuronType), expected 2") }
+            guard neuronType == 2 else { throw reader.corrupt("\(label): neuron \(k) marker \(neuronType), expected 2") }
             let kind = try reader.int32("\(label) neuron \(k) kind")
             // Only intensity neurons (type 0) exist in OpenFace's CCNF files; the im2col path assumes them.
-            guard kind == 0 else { throw reader.failure("\(label): neuron \(k) has unsupported type \(kind)") }
+            guard kind == 0 else { throw reader.corrupt("\(label): neuron \(k) has unsupported type \(kind)") }
             let normWeights = try reader.float64("\(label) neuron \(k) norm")
             let bias = try reader.float64("\(label) neuron \(k) bias")
             let alpha = try reader.float64("\(label) neuron \(k) alpha")
             let weights = try reader.matrix("\(label) neuron \(k) weights")
             guard weights.rows == height, weights.cols == width else {
-                throw reader.failure("\(label): neuron \(k) weights are \(weights.rows)×\(weights.cols), patch \(height)×\(width)")
+                throw reader.corrupt("\(label): neuron \(k) weights are \(weights.rows)×\(weights.cols), patch \(height)×\(width)")
             }
             alphaSum += Float(alpha)
             // OpenFace skips weak neurons in the response; they still count in Σ alpha.

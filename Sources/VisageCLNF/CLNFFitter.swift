@@ -121,9 +121,10 @@ public struct CLNFFitter {
         let reference = PDMGlobalParameters(scale: Float(level.patchScaling), rx: 0, ry: 0, rz: 0, tx: 0, ty: 0)
         local.withUnsafeBufferPointer { l in
             shape3D.withUnsafeMutableBufferPointer { s in
-                model.shape.shape3D(local: l.baseAddress!, into: s.baseAddress!)
-                landmarks.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: global, into: o.baseAddress!) }
-                referenceShape.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: reference, into: o.baseAddress!) }
+                let pdm = model.shape.pdm
+                pdm.writeShape3D(local: l, into: s)
+                landmarks.withUnsafeMutableBufferPointer { pdm.writeShape2D(shape3D: UnsafeBufferPointer(s), global: global, into: $0) }
+                referenceShape.withUnsafeMutableBufferPointer { pdm.writeShape2D(shape3D: UnsafeBufferPointer(s), global: reference, into: $0) }
             }
         }
         imageToReference = CLNFSimilarity.alignWithScale(source: landmarks, destination: referenceShape, count: n)
@@ -189,8 +190,8 @@ public struct CLNFFitter {
         for iteration in 0..<parameters.iterations {
             currentLocal.withUnsafeBufferPointer { l in
                 shape3D.withUnsafeMutableBufferPointer { s in
-                    model.shape.shape3D(local: l.baseAddress!, into: s.baseAddress!)
-                    currentShape.withUnsafeMutableBufferPointer { o in model.shape.project(shape3D: s.baseAddress!, global: currentGlobal, into: o.baseAddress!) }
+                    model.shape.pdm.writeShape3D(local: l, into: s)
+                    currentShape.withUnsafeMutableBufferPointer { model.shape.pdm.writeShape2D(shape3D: UnsafeBufferPointer(s), global: currentGlobal, into: $0) }
                 }
             }
             if iteration > 0 {
@@ -202,7 +203,9 @@ public struct CLNFFitter {
 
             shape3D.withUnsafeBufferPointer { s in
                 jacobian.withUnsafeMutableBufferPointer { j in
-                    model.shape.jacobian(shape3D: s.baseAddress!, global: currentGlobal, rigid: rigid, into: j.baseAddress!)
+                    let rotation = PDMRotation.matrix(rx: currentGlobal.rx, ry: currentGlobal.ry, rz: currentGlobal.rz)
+                    model.shape.pdm.writeJacobian(shape3D: s, scale: currentGlobal.scale, rotation: rotation, rigid: rigid,
+                                                  rowStride: 2 * n, into: j.baseAddress!)
                 }
             }
             for p in 0..<count {
