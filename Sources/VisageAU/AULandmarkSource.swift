@@ -12,17 +12,18 @@ public struct AUFaceObservation: Sendable {
     /// `p_*` columns and derives pose and 3D landmarks from them. Without it (PFLD, a CSV), the AU
     /// stage's CalcParams fit stands in.
     public var modelFit: PDMFit?
-    /// Gaze and eye landmarks when the landmark model has eye models (CLNF's eye parts).
-    public var gaze: OpenFaceGazeColumns?
+    /// The eye models' fits when the landmark model has them (CLNF's eye parts): the AU stage derives gaze
+    /// and the eye columns from them and the head pose it computes anyway.
+    public var eyes: OpenFaceEyes?
 
     public init(faceID: Int, landmarks: [Float], confidence: Double, success: Bool,
-                modelFit: PDMFit? = nil, gaze: OpenFaceGazeColumns? = nil) {
+                modelFit: PDMFit? = nil, eyes: OpenFaceEyes? = nil) {
         self.faceID = faceID
         self.landmarks = landmarks
         self.confidence = confidence
         self.success = success
         self.modelFit = modelFit
-        self.gaze = gaze
+        self.eyes = eyes
     }
 
     /// From 68 points in image coordinates.

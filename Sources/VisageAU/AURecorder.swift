@@ -182,7 +182,9 @@ public final class AURecorder {
         times.measure("pose_3d") {
             fillGeometry(&record, face: face, fit: face.modelFit ?? fit, pdm: pdm, camera: options.camera)
         }
-        if let gaze = face.gaze {
+        if let eyes = face.eyes {
+            let gaze = OpenFaceGaze.columns(face3D: record.landmarks3D, headPose: (record.pose[3], record.pose[4], record.pose[5]),
+                                            eyes: eyes, camera: options.camera)
             record.gaze = gaze.gaze
             record.eyeLandmarks2D = gaze.eyeLandmarks2D
             record.eyeLandmarks3D = gaze.eyeLandmarks3D

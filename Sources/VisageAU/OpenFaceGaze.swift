@@ -16,6 +16,21 @@ public struct OpenFaceEyeFit: Sendable {
     }
 }
 
+/// Both eyes as the eye part models fitted them, with the eye PDMs their parameters belong to.
+public struct OpenFaceEyes: Sendable {
+    public var left: OpenFaceEyeFit
+    public var right: OpenFaceEyeFit
+    public var leftPDM: PointDistributionModel
+    public var rightPDM: PointDistributionModel
+
+    public init(left: OpenFaceEyeFit, right: OpenFaceEyeFit, leftPDM: PointDistributionModel, rightPDM: PointDistributionModel) {
+        self.left = left
+        self.right = right
+        self.leftPDM = leftPDM
+        self.rightPDM = rightPDM
+    }
+}
+
 /// The gaze and eye columns of FeatureExtraction's CSV.
 public struct OpenFaceGazeColumns: Sendable, Equatable {
     /// gaze_0 xyz (left eye), gaze_1 xyz (right eye), gaze_angle_x, gaze_angle_y.
@@ -38,12 +53,12 @@ public enum OpenFaceGaze {
     /// - Parameters:
     ///   - face3D: the 68 camera-space landmarks as FeatureExtraction writes them (X…, Y…, Z…).
     ///   - headPose: pose_Rx, pose_Ry, pose_Rz (Euler angles from GetPose).
-    ///   - left, right: the two eye fits; `eyePDMs` the matching eye PDMs (left, right).
-    public static func columns(face3D: [Float], headPose: (Float, Float, Float), left: OpenFaceEyeFit, right: OpenFaceEyeFit,
-                               eyePDMs: (left: PointDistributionModel, right: PointDistributionModel),
+    ///   - eyes: the two eye fits.
+    public static func columns(face3D: [Float], headPose: (Float, Float, Float), eyes: OpenFaceEyes,
                                camera: Geometry3D.Camera) -> OpenFaceGazeColumns {
-        let left3D = eyeLandmarks3D(left, pdm: eyePDMs.left, camera: camera)
-        let right3D = eyeLandmarks3D(right, pdm: eyePDMs.right, camera: camera)
+        let left = eyes.left, right = eyes.right
+        let left3D = eyeLandmarks3D(left, pdm: eyes.leftPDM, camera: camera)
+        let right3D = eyeLandmarks3D(right, pdm: eyes.rightPDM, camera: camera)
         let rotation = PDMRotation.matrix(rx: headPose.0, ry: headPose.1, rz: headPose.2)
         let g0 = gaze(eye3D: left3D, face3D: face3D, rotation: rotation, eyeIndex: 0)
         let g1 = gaze(eye3D: right3D, face3D: face3D, rotation: rotation, eyeIndex: 1)

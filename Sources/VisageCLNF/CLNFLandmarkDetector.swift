@@ -75,6 +75,7 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
         let outcome = mainFitter.fit(gray: gray, global: &global, local: &local, windowSizes: windowSizes, parameters: parameters)
         var landmarks = model.main.shape.shape2D(global: global, local: local)
         var partLandmarks: [String: [Float]] = [:]
+        var partFits: [String: PDMFit] = [:]
 
         if parameters.refineHierarchical && !model.parts.isEmpty {
             let n = model.main.pointCount
@@ -82,7 +83,10 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
             let refined = model.parts.map { global.scale > 0.9 * Float($0.model.patchExperts.patchScaling[0]) }
             let partsUsed = refined.contains(true)
             let fitted = fitParts(gray: gray, mainLandmarks: landmarks, refined: refined)
-            for (k, part) in model.parts.enumerated() { partLandmarks[part.name] = fitted[k] }
+            for (k, part) in model.parts.enumerated() {
+                partLandmarks[part.name] = fitted[k].landmarks
+                partFits[part.name] = fitted[k].fit
+            }
             if partsUsed {
                 for part in model.parts {
                     guard let values = partLandmarks[part.name] else { continue }
@@ -106,13 +110,14 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
         let (certainty, success) = OpenFaceDetectionCertainty.outcome(fitConverged: outcome.success, validatorCertainty: validated,
                                                                       boundary: parameters.validationBoundary)
         return CLNFResult(landmarks: landmarks, global: global, local: local, success: success, confidence: certainty,
-                          likelihood: outcome.likelihood, parts: partLandmarks)
+                          likelihood: outcome.likelihood, parts: partLandmarks, partFits: partFits)
     }
 
     /// Each part's landmarks after `CalcParams` on the main fit's points and, where `refined`, its own CLNF
     /// fit. With `threads` > 1 the parts (independent fitters and buffers) run concurrently.
-    private func fitParts(gray: Image, mainLandmarks landmarks: [Float], refined: [Bool]) -> [[Float]] {
-        var results = [[Float]](repeating: [], count: model.parts.count)
+    private func fitParts(gray: Image, mainLandmarks landmarks: [Float], refined: [Bool]) -> [CLNFPartFit] {
+        var results = [CLNFPartFit](repeating: CLNFPartFit(landmarks: [], fit: PDMFit(global: PDMGlobalParameters(scale: 0, rx: 0, ry: 0, rz: 0, tx: 0, ty: 0), local: [])),
+                                    count: model.parts.count)
         partFitters.withUnsafeMutableBufferPointer { fitters in
             partCalcParams.withUnsafeMutableBufferPointer { calcParams in
                 results.withUnsafeMutableBufferPointer { out in
@@ -153,7 +158,7 @@ private struct CLNFPartJobs: @unchecked Sendable {
     let refined: [Bool]
     let fitters: UnsafeMutableBufferPointer<CLNFFitter>
     let calcParams: UnsafeMutableBufferPointer<PDMFitter>
-    let results: UnsafeMutableBufferPointer<[Float]>
+    let results: UnsafeMutableBufferPointer<CLNFPartFit>
 
     func run(_ k: Int) {
         let part = parts[k], n = mainPointCount
@@ -167,6 +172,13 @@ private struct CLNFPartJobs: @unchecked Sendable {
             _ = fitters[k].fit(gray: gray, global: &partGlobal, local: &partLocal,
                                windowSizes: part.parameters.windowSizesInit, parameters: part.parameters)
         }
-        results[k] = part.model.shape.shape2D(global: partGlobal, local: partLocal)
+        results[k] = CLNFPartFit(landmarks: part.model.shape.shape2D(global: partGlobal, local: partLocal),
+                                 fit: PDMFit(global: partGlobal, local: partLocal))
     }
+}
+
+/// One part model's result: its landmarks and the part PDM's own parameters (GetShape needs them).
+struct CLNFPartFit {
+    var landmarks: [Float]
+    var fit: PDMFit
 }

@@ -3,48 +3,33 @@ import VisageCore
 import VisageMedia
 
 /// What FeatureExtraction writes besides the landmarks, derived from a CLNF result: the model's own PDM fit
-/// (the `p_*` columns, pose and 3D landmarks come from it) and, with the eye part models, gaze and the eye
-/// landmarks.
+/// (the `p_*` columns, pose and 3D landmarks come from it) and, with the eye part models, their fits (gaze
+/// and the eye landmarks come from them).
 struct CLNFObservationBuilder {
     let model: CLNFMainModel
     private let eyes: (left: CLNFPartModel, right: CLNFPartModel)?
-    private var eyeFitters: (left: PDMFitter, right: PDMFitter)?
 
     init(model: CLNFMainModel) {
         self.model = model
         if let left = model.parts.first(where: { $0.name == "left_eye_28" }),
            let right = model.parts.first(where: { $0.name == "right_eye_28" }) {
             eyes = (left, right)
-            eyeFitters = (PDMFitter(pdm: left.model.shape.pdm), PDMFitter(pdm: right.model.shape.pdm))
         } else {
             eyes = nil
         }
     }
 
-    mutating func observation(_ result: CLNFResult, faceID: Int, camera: Geometry3D.Camera) -> AUFaceObservation {
-        let fit = PDMFit(global: result.global, local: result.local, iterations: 0)
+    func observation(_ result: CLNFResult, faceID: Int) -> AUFaceObservation {
         var observation = AUFaceObservation(faceID: faceID, landmarks: result.landmarks, confidence: result.confidence,
-                                            success: result.success, modelFit: fit)
+                                            success: result.success, modelFit: PDMFit(global: result.global, local: result.local))
         // OpenFace estimates gaze only for frames it tracked successfully.
-        guard result.success, let eyes, var fitters = eyeFitters,
-              let left = result.parts[eyes.left.name], let right = result.parts[eyes.right.name] else { return observation }
-        // The eye landmarks are exactly their PDM's projection, so CalcParams recovers the eye model's own
-        // parameters (GetShape needs them for the camera-space eye landmarks).
-        let leftFit = fitters.left.fit(landmarks: Self.points(left))
-        let rightFit = fitters.right.fit(landmarks: Self.points(right))
-        eyeFitters = fitters
-        let face3D = OpenFacePose.estimate(fit: fit, pdm: model.main.shape.pdm, landmarks: result.landmarks, camera: camera)
-        observation.gaze = OpenFaceGaze.columns(
-            face3D: face3D.landmarks3D, headPose: (face3D.pose[3], face3D.pose[4], face3D.pose[5]),
-            left: OpenFaceEyeFit(landmarks: left, global: leftFit.global, local: leftFit.local),
-            right: OpenFaceEyeFit(landmarks: right, global: rightFit.global, local: rightFit.local),
-            eyePDMs: (eyes.left.model.shape.pdm, eyes.right.model.shape.pdm), camera: camera)
+        guard result.success, let eyes,
+              let left = result.parts[eyes.left.name], let right = result.parts[eyes.right.name],
+              let leftFit = result.partFits[eyes.left.name], let rightFit = result.partFits[eyes.right.name] else { return observation }
+        observation.eyes = OpenFaceEyes(left: OpenFaceEyeFit(landmarks: left, global: leftFit.global, local: leftFit.local),
+                                        right: OpenFaceEyeFit(landmarks: right, global: rightFit.global, local: rightFit.local),
+                                        leftPDM: eyes.left.model.shape.pdm, rightPDM: eyes.right.model.shape.pdm)
         return observation
-    }
-
-    static func points(_ v: [Float]) -> [Point] {
-        let n = v.count / 2
-        return (0..<n).map { Point(v[$0], v[$0 + n]) }
     }
 
     /// OpenFace's ConvertToGrayscale_8bit: cv::cvtColor BGR2GRAY for colour frames.
@@ -63,7 +48,7 @@ public final class CLNFLandmarkSource: AULandmarkSource {
     public let tracker: CLNFVideoTracker
     /// The last frame's full result (parameters, eye landmarks for gaze).
     public private(set) var lastResult: CLNFResult?
-    private var builder: CLNFObservationBuilder
+    private let builder: CLNFObservationBuilder
 
     public init(tracker: CLNFVideoTracker) {
         self.tracker = tracker
@@ -73,7 +58,6 @@ public final class CLNFLandmarkSource: AULandmarkSource {
     public func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
         let result = try tracker.process(frame: frame, gray: try CLNFObservationBuilder.gray(frame))
         lastResult = result
-        let camera = Geometry3D.Camera.openFaceDefault(width: frame.width, height: frame.height)
-        return [builder.observation(result, faceID: 0, camera: camera)]
+        return [builder.observation(result, faceID: 0)]
     }
 }

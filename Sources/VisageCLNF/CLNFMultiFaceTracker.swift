@@ -27,16 +27,17 @@ public final class CLNFMultiFaceTracker: @unchecked Sendable {
     private var frameDetections: [OpenFaceDetection]?
     private var currentFrame: Image?
 
-    public init(model: CLNFMainModel, faceDetector: OpenFaceFaceDetector, validator: () throws -> OpenFaceLandmarkValidator?,
+    /// The slots run one after another, so they share `validator`.
+    public init(model: CLNFMainModel, faceDetector: OpenFaceFaceDetector, validator: OpenFaceLandmarkValidator?,
                 parameters: CLNFParameters = .openFaceVideo, maximumFaces: Int = 4, detectEvery: Int = 8,
-                maximumFailures: Int = 10) throws {
+                maximumFailures: Int = 10) {
         self.faceDetector = faceDetector
         self.detectEvery = max(1, detectEvery)
         self.maximumFailures = maximumFailures
         slots = []
         for _ in 0..<max(1, maximumFaces) {
             let slotDetector = SlotDetector()
-            let landmarks = CLNFLandmarkDetector(model: model, validator: try validator(), parameters: parameters)
+            let landmarks = CLNFLandmarkDetector(model: model, validator: validator, parameters: parameters)
             slots.append(Slot(tracker: CLNFVideoTracker(detector: landmarks, faceDetector: slotDetector), detector: slotDetector))
         }
         for slot in slots { slot.detector.owner = self }
@@ -123,7 +124,7 @@ public final class CLNFMultiFaceTracker: @unchecked Sendable {
     }
 
     /// The landmarks' bounding box (x…, y… layout).
-    public static func bounds(_ landmarks: [Float]) -> Box {
+    static func bounds(_ landmarks: [Float]) -> Box {
         let n = landmarks.count / 2
         let xs = landmarks[0..<n], ys = landmarks[n...]
         return Box(x1: xs.min() ?? 0, y1: ys.min() ?? 0, x2: xs.max() ?? 0, y2: ys.max() ?? 0)
@@ -159,7 +160,7 @@ private final class SlotDetector: OpenFaceFaceDetector {
 public final class CLNFMultiFaceSource: AULandmarkSource {
     public let name = "clnf-multi"
     public let tracker: CLNFMultiFaceTracker
-    private var builder: CLNFObservationBuilder
+    private let builder: CLNFObservationBuilder
 
     public init(tracker: CLNFMultiFaceTracker, model: CLNFMainModel) {
         self.tracker = tracker
@@ -169,7 +170,6 @@ public final class CLNFMultiFaceSource: AULandmarkSource {
     /// Observations carry the track id as `faceID`.
     public func observe(_ frame: Image, index: Int) throws -> [AUFaceObservation] {
         let tracks = try tracker.process(frame: frame, gray: try CLNFObservationBuilder.gray(frame))
-        let camera = Geometry3D.Camera.openFaceDefault(width: frame.width, height: frame.height)
-        return tracks.map { builder.observation($0.result, faceID: $0.trackID, camera: camera) }
+        return tracks.map { builder.observation($0.result, faceID: $0.trackID) }
     }
 }

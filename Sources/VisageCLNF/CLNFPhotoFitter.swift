@@ -9,7 +9,7 @@ import VisageMedia
 public final class CLNFPhotoFitter {
     public let detector: CLNFLandmarkDetector
     public let faceDetector: OpenFaceFaceDetector
-    private var builder: CLNFObservationBuilder
+    private let builder: CLNFObservationBuilder
 
     public init(detector: CLNFLandmarkDetector, faceDetector: OpenFaceFaceDetector) {
         self.detector = detector
@@ -25,7 +25,6 @@ public final class CLNFPhotoFitter {
 
     /// The fits as AU observations, `faceID` = detection order.
     public func observations(_ frame: Image) throws -> [AUFaceObservation] {
-        let camera = Geometry3D.Camera.openFaceDefault(width: frame.width, height: frame.height)
-        return try fit(frame).enumerated().map { builder.observation($0.element, faceID: $0.offset, camera: camera) }
+        try fit(frame).enumerated().map { builder.observation($0.element, faceID: $0.offset) }
     }
 }

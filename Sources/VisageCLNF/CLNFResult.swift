@@ -15,6 +15,8 @@ public struct CLNFResult: Sendable {
     public var likelihood: Float
     /// Landmarks of each part model after the fit, by part name (e.g. `left_eye_28`), same x…/y… layout.
     public var parts: [String: [Float]]
+    /// Each part model's own PDM parameters after the fit, by part name (for its camera-space shape: gaze).
+    public var partFits: [String: PDMFit] = [:]
 
     /// The 56 eye landmarks of `left_eye_28` then `right_eye_28` (OpenFace's `CalculateAllEyeLandmarks`,
     /// the CSV's eye_lmk_x_0…55 / eye_lmk_y_0…55), as points; nil without eye models.

@@ -65,17 +65,6 @@ final class PersonRegistry {
         let dx = (a.x1 + a.x2 - b.x1 - b.x2) / 2, dy = (a.y1 + a.y2 - b.y1 - b.y2) / 2
         return (dx * dx + dy * dy).squareRoot()
     }
-
-    /// SFace's five alignment points from 68 landmarks (OpenFace layout): eye centres, nose tip, mouth corners.
-    static func keypoints(from landmarks: [Float]) -> [Point] {
-        let n = landmarks.count / 2
-        func p(_ i: Int) -> Point { Point(landmarks[i], landmarks[n + i]) }
-        func mean(_ r: ClosedRange<Int>) -> Point {
-            let xs = r.map { landmarks[$0] }, ys = r.map { landmarks[n + $0] }
-            return Point(xs.reduce(0, +) / Float(xs.count), ys.reduce(0, +) / Float(ys.count))
-        }
-        return [mean(36...41), mean(42...47), p(30), p(48), p(54)]
-    }
 }
 
 /// 68 landmarks from our detector + PFLD, with tracking between detections (`--landmarks pfld`).
@@ -137,17 +126,16 @@ final class CLNFPersonSource: AULandmarkSource {
         let times = self.times
         let detector = TimedFaceDetector(try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config),
                                          times: times)
-        let makeValidator: () throws -> OpenFaceLandmarkValidator? = {
-            TimedValidator(try CLNFValidatorFactory.make(folder: folder), times: times)
-        }
-        photos = CLNFPhotoFitter(detector: CLNFLandmarkDetector(model: model, validator: try makeValidator()), faceDetector: detector)
+        // One validator (one ONNX session) for every fit of this source: they all run on its one thread.
+        let validator = TimedValidator(try CLNFValidatorFactory.make(folder: folder), times: times)
+        photos = CLNFPhotoFitter(detector: CLNFLandmarkDetector(model: model, validator: validator), faceDetector: detector)
         log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models), MTCNN face detector")
         if multiFace {
-            let tracker = try CLNFMultiFaceTracker(model: model, faceDetector: detector, validator: makeValidator)
+            let tracker = CLNFMultiFaceTracker(model: model, faceDetector: detector, validator: validator)
             source = CLNFMultiFaceSource(tracker: tracker, model: model)
             registry = PersonRegistry(embedder: try FaceEmbedder.make(store: store, config: config))
         } else {
-            let landmarks = CLNFLandmarkDetector(model: model, validator: try makeValidator())
+            let landmarks = CLNFLandmarkDetector(model: model, validator: validator)
             // The landmark stage is the pipeline's slowest: with cores to spare, fit the part models (inner
             // face, eyes) concurrently. Results do not depend on it.
             landmarks.threads = config.intraOpThreads == 1 ? 1 : min(3, ProcessInfo.processInfo.activeProcessorCount)
@@ -165,9 +153,10 @@ final class CLNFPersonSource: AULandmarkSource {
         var faces = try source.observe(frame, index: index)
         guard let registry else { return faces }
         let located = faces.indices.filter { faces[$0].success }
-        let persons = try registry.persons(located.map {
-            PersonRegistry.Sighting(track: faces[$0].faceID, box: CLNFMultiFaceTracker.bounds(faces[$0].landmarks),
-                                    keypoints: PersonRegistry.keypoints(from: faces[$0].landmarks))
+        let persons = try registry.persons(located.map { k in
+            let l = faces[k].landmarks, n = l.count / 2
+            let points = (0..<n).map { Point(l[$0], l[n + $0]) }
+            return PersonRegistry.Sighting(track: faces[k].faceID, box: Landmarks68.bounds(points), keypoints: Landmarks68.fivePoints(points))
         }, in: frame, index: index)
         for (k, person) in zip(located, persons) { faces[k].faceID = person }
         return located.map { faces[$0] }
