@@ -183,9 +183,7 @@ struct BenchSwap: ParsableCommand {
         commandName: "swap",
         abstract: "Per-stage ms of a 960x540 one-face frame through detect, landmarks, swap, paste-back and encode hand-off.")
 
-    @Option(help: "landmark or inswapper.") var swapper: String = "landmark"
-    @Option(help: "inswapper: swap model path (e.g. .deps/twins/inswapper_128_twin.onnx).") var swapModel: String?
-    @Option(help: "inswapper: ArcFace model path.") var recognizerModel: String?
+    @OptionGroup var swapModels: SwapperOptions
     @Option(help: "Timed frames.") var runs: Int = 30
     @Option(help: "Untimed warm-up frames.") var warmup: Int = 3
     @Option(help: "Run the detector every N frames and track with landmarks in between, as `visage swap` does on videos.")
@@ -211,10 +209,7 @@ struct BenchSwap: ParsableCommand {
         let sourceLandmarks = try landmarker.landmarks(in: source, boxes: [sourceFace.box])[0]
         var neural: (INSwapper, [Float])?
         var sourceEmbeddingMs = 0.0
-        if swapper == "inswapper" {
-            let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
-            let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
-                                           config: config, derivedModels: store.derivedDirectory)
+        if let (model, arcface) = try swapModels.loadNetworks(store: store, config: config) {
             let once = StageTimes()
             // `visage swap` embeds each source face once per run; no frame pays for it again.
             let latent = try once.measure("embed") { try model.latent(for: try arcface.embed(source, keypoints: sourceFace.keypoints)) }
@@ -260,13 +255,13 @@ struct BenchSwap: ParsableCommand {
         let outside = means.filter { !modelStages.contains($0.key) }.values.reduce(0, +)
         let pasteMaskColour = ["paste_back", "mask", "colour"].compactMap { medians[$0] }.reduce(0, +)
         if json {
-            try JSONOutput.print(["benchmark": "swap", "swapper": swapper, "frame": [960, 540], "runs": runs, "detect_every": detectEvery,
+            try JSONOutput.print(["benchmark": "swap", "swapper": swapModels.swapper, "frame": [960, 540], "runs": runs, "detect_every": detectEvery,
                                   "median_ms": medians, "mean_ms": means, "outside_swap_model_mean_ms": Stats.r(outside),
                                   "paste_mask_colour_median_ms": Stats.r(pasteMaskColour),
                                   "source_embedding_once_ms": Stats.r(sourceEmbeddingMs),
                                   "fps": Stats.r(1000 / perFrame), "cpu": Platform.cpuModel])
         } else {
-            print("swap (\(swapper)) 960x540, 1 face, \(runs) frames, detection every \(detectEvery): ms per stage (median / mean)")
+            print("swap (\(swapModels.swapper)) 960x540, 1 face, \(runs) frames, detection every \(detectEvery): ms per stage (median / mean)")
             for name in order {
                 print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", medians[name]!, means[name]!))
             }

@@ -50,14 +50,7 @@ struct Live: ParsableCommand {
     @Option(name: [.short, .customLong("swap-face")], help: "Photo whose face is put on the faces in the input (enables swapping).")
     var swapFace: String?
 
-    @Option(help: "landmark (CPU real-time) or inswapper (inswapper_128 + ArcFace).")
-    var swapper: String = "landmark"
-
-    @Option(help: "inswapper: swap model path instead of the installed inswapper-128.")
-    var swapModel: String?
-
-    @Option(help: "inswapper: ArcFace model path instead of the installed arcface-w600k-r50.")
-    var recognizerModel: String?
+    @OptionGroup var swapModels: SwapperOptions
 
     @Flag(help: "Swap every face (default: the largest).")
     var manyFaces = false
@@ -103,7 +96,6 @@ struct Live: ParsableCommand {
     func validate() throws {
         if listCameras { return }
         if (input == nil) == (camera == nil) { throw ValidationError("give --input (camera index, video, folder) or --camera N") }
-        guard ["landmark", "inswapper"].contains(swapper) else { throw ValidationError("--swapper is landmark or inswapper") }
         guard (0...1).contains(mouthMask), (0...1).contains(opacity) else { throw ValidationError("--mouth-mask and --opacity take 0 to 1") }
         if let targetFps, !(targetFps > 0 && targetFps <= 1000) { throw ValidationError("--target-fps must be in (0, 1000]") }
         if let maxFrames, maxFrames < 1 { throw ValidationError("--max-frames must be ≥ 1") }
@@ -151,7 +143,7 @@ struct Live: ParsableCommand {
         let store = ModelStore()
         let ladder = QualitySettings.ladder(for: liveMode)
         let swap = swapFace.map {
-            LiveSetup.SwapChoice(face: $0, swapper: swapper, swapModel: swapModel, recognizerModel: recognizerModel,
+            LiveSetup.SwapChoice(face: $0, swapper: swapModels.swapper, swapModel: swapModels.swapModel, recognizerModel: swapModels.recognizerModel,
                                  options: .init(mouthMask: mouthMask, opacity: opacity))
         }
         let work = try LiveSetup.makeWork(detector: detector, mode: liveMode, settings: ladder[0], swap: swap,

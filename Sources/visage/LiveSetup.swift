@@ -45,13 +45,8 @@ enum LiveSetup {
             guard let face = try still.analyze(photo, timings: &timings).max(by: { $0.box.area < $1.box.area }), face.landmarks != nil else {
                 throw VisageError.invalidImage(path: swap.face, reason: "no face found in the source image")
             }
-            var neural: (INSwapper, FaceEmbedder)?
-            if swap.swapper == "inswapper" {
-                let model = try INSwapper(modelPath: try swap.swapModel ?? store.path(for: "inswapper-128"), config: config)
-                let arcface = try FaceEmbedder(profile: .arcface, modelPath: try swap.recognizerModel ?? store.path(for: "arcface-w600k-r50"),
-                                               config: config, derivedModels: store.derivedDirectory)
-                neural = (model, arcface)
-            }
+            let neural = try SwapperOptions.loadNetworks(swapper: swap.swapper, swapModel: swap.swapModel,
+                                                         recognizerModel: swap.recognizerModel, store: store, config: config)
             var options = swap.options
             if mode.enhancer && options.sharpen == 0 { options.sharpen = 0.3 }
             engine = try FaceSwapEngine(source: photo, sourceFace: face, options: options, inswapper: neural?.0, embedder: neural?.1)

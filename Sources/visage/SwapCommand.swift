@@ -64,14 +64,7 @@ struct Swap: ParsableCommand {
     @Option(help: "Face detector model id.")
     var detector: String = DetectorFactory.defaultModel
 
-    @Option(help: "landmark (no swap model, CPU real-time) or inswapper (insightface inswapper_128; needs inswapper-128 and arcface-w600k-r50).")
-    var swapper: String = "landmark"
-
-    @Option(help: "inswapper: path of the swap model instead of the installed inswapper-128.")
-    var swapModel: String?
-
-    @Option(help: "inswapper: path of the ArcFace model instead of the installed arcface-w600k-r50.")
-    var recognizerModel: String?
+    @OptionGroup var swapModels: SwapperOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -82,7 +75,6 @@ struct Swap: ParsableCommand {
             throw ValidationError("--mouth-mask, --opacity and --sharpen take values from 0 to 1")
         }
         guard (0...51).contains(videoQuality), detectEvery >= 1 else { throw ValidationError("--video-quality is 0...51 and --detect-every ≥ 1") }
-        guard ["landmark", "inswapper"].contains(swapper) else { throw ValidationError("--swapper is landmark or inswapper") }
     }
 
     func run() throws {
@@ -139,13 +131,7 @@ struct Swap: ParsableCommand {
             }
         }
         // One swap engine per source identity (landmarks, and for inswapper the latent, computed once).
-        var neural: (INSwapper, FaceEmbedder)?
-        if swapper == "inswapper" {
-            let model = try INSwapper(modelPath: try swapModel ?? store.path(for: "inswapper-128"), config: config)
-            let arcface = try FaceEmbedder(profile: .arcface, modelPath: try recognizerModel ?? store.path(for: "arcface-w600k-r50"),
-                                           config: config, derivedModels: store.derivedDirectory)
-            neural = (model, arcface)
-        }
+        let neural = try swapModels.loadNetworks(store: store, config: config)
         let engineOptions = FaceSwapEngine.Options(mouthMask: mouthMask, opacity: opacity, colorTransfer: !noColorCorrection,
                                                    colorCorrection: colorCorrection, sharpen: sharpen)
         for i in identities.indices {
