@@ -47,18 +47,31 @@ public protocol AULandmarkSource: AnyObject {
 /// Landmarks replayed from an OpenFace CSV (`--landmarks-from`), matched by frame number.
 public final class CSVLandmarkSource: AULandmarkSource {
     public let name: String
+    /// Rows whose landmarks were restored from the CSV's own PDM parameters (`OpenFaceShapeRecovery`), and
+    /// all rows.
+    public private(set) var recoveredRows = 0
+    public let rowCount: Int
     private var byFrame: [Int: [AUFaceObservation]] = [:]
 
-    public init(track: OpenFaceLandmarkTrack, path: String) {
+    /// With `recovery`, rows that carry OpenFace's `p_*` columns get their landmarks back to a fraction of
+    /// the CSV's 0.1 px rounding, and those parameters as the face's model fit (so `p_*`, pose and 3D
+    /// landmarks are the CSV's own, as FeatureExtraction derives them).
+    public init(track: OpenFaceLandmarkTrack, path: String, recovery: OpenFaceShapeRecovery? = nil) {
         name = "csv:" + path
+        rowCount = track.entries.count
         for e in track.entries {
-            byFrame[e.frame, default: []].append(AUFaceObservation(faceID: e.faceID, landmarks: e.landmarks,
-                                                                   confidence: e.confidence, success: e.success))
+            var observation = AUFaceObservation(faceID: e.faceID, landmarks: e.landmarks, confidence: e.confidence, success: e.success)
+            if let recovery, let fit = e.fit, let recovered = recovery.recover(landmarks: e.landmarks, fit: fit) {
+                observation.landmarks = recovered.landmarks
+                observation.modelFit = recovered.fit
+                recoveredRows += 1
+            }
+            byFrame[e.frame, default: []].append(observation)
         }
     }
 
-    public convenience init(contentsOf path: String) throws {
-        self.init(track: try OpenFaceLandmarkTrack(contentsOf: path), path: path)
+    public convenience init(contentsOf path: String, recovery: OpenFaceShapeRecovery? = nil) throws {
+        self.init(track: try OpenFaceLandmarkTrack(contentsOf: path), path: path, recovery: recovery)
     }
 
     public var frameCount: Int { byFrame.keys.max() ?? 0 }

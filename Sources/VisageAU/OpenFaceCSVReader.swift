@@ -72,6 +72,8 @@ public struct OpenFaceLandmarkTrack: Sendable {
         public var success: Bool
         /// x_0…x_{n-1}, y_0…y_{n-1}.
         public var landmarks: [Float]
+        /// The `p_*` columns (the landmark model's PDM fit) when the CSV has them.
+        public var fit: PDMFit?
     }
 
     public let entries: [Entry]
@@ -90,6 +92,12 @@ public struct OpenFaceLandmarkTrack: Sendable {
         let time = table.has("timestamp") ? try table.columnIndex("timestamp") : nil
         let confidence = table.has("confidence") ? try table.columnIndex("confidence") : nil
         let success = table.has("success") ? try table.columnIndex("success") : nil
+        let globalNames = ["p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"]
+        var localCount = 0
+        while table.has("p_\(localCount)") { localCount += 1 }
+        let fitColumns: (global: [Int], local: [Int])? = globalNames.allSatisfy(table.has) && localCount > 0
+            ? (try globalNames.map { try table.columnIndex($0) }, try (0..<localCount).map { try table.columnIndex("p_\($0)") })
+            : nil
         entries = (0..<table.rowCount).map { r in
             var lm = [Float](repeating: 0, count: 2 * n)
             for i in 0..<n {
@@ -101,7 +109,12 @@ public struct OpenFaceLandmarkTrack: Sendable {
                          timestamp: time.map { table.value(row: r, column: $0) } ?? 0,
                          confidence: confidence.map { table.value(row: r, column: $0) } ?? 1,
                          success: success.map { table.value(row: r, column: $0) != 0 } ?? true,
-                         landmarks: lm)
+                         landmarks: lm,
+                         fit: fitColumns.map { columns in
+                             let g = columns.global.map { Float(table.value(row: r, column: $0)) }
+                             return PDMFit(global: PDMGlobalParameters(scale: g[0], rx: g[1], ry: g[2], rz: g[3], tx: g[4], ty: g[5]),
+                                           local: columns.local.map { Float(table.value(row: r, column: $0)) })
+                         })
         }
         landmarkCount = n
     }

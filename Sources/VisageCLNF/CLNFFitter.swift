@@ -21,6 +21,9 @@ public struct CLNFFitTimes: Sendable {
 public struct CLNFFitter {
     public let model: CLNFModel
     public var times = CLNFFitTimes()
+    /// Threads for the one-off response covariances of a (scale, view, window) met for the first time
+    /// (`CCNFSigmas`); fitting itself stays on the calling thread.
+    public var setupThreads = 1
 
     private let n: Int
     private let m: Int
@@ -137,7 +140,7 @@ public struct CLNFFitter {
             responses = [Float](repeating: 0, count: n * positions)
         }
         responseStride = positions
-        let sigmas = model.sigmas.sigmas(scale: scale, view: view, window: window)
+        let sigmas = model.sigmas.sigmas(scale: scale, view: view, window: window, threads: setupThreads)
         for i in 0..<n where level.visibilities[view][i] {
             let expert = level.experts[view][i]
             guard !expert.isEmpty else { continue }

@@ -12,8 +12,14 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     public let validator: OpenFaceLandmarkValidator?
     public var parameters: CLNFParameters
     /// Threads one detection may use: above 1 the part models (inner face, both eyes) are fitted
-    /// concurrently. Results do not depend on it. Default 1, for pipelines that already keep every core busy.
-    public var threads: Int = 1
+    /// concurrently, and the one-off response covariances of the first detection are split over landmarks.
+    /// Results do not depend on it. Default 1, for pipelines that already keep every core busy.
+    public var threads: Int = 1 {
+        didSet {
+            mainFitter.setupThreads = threads
+            for k in partFitters.indices { partFitters[k].setupThreads = threads }
+        }
+    }
 
     private var mainFitter: CLNFFitter
     private var partFitters: [CLNFFitter]

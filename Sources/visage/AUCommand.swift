@@ -43,6 +43,9 @@ struct AU: ParsableCommand {
     @Option(help: "Take the 68 landmarks from an OpenFace CSV (x_0..x_67, y_0..y_67) instead of detecting them.")
     var landmarksFrom: String?
 
+    @Flag(help: "With --landmarks-from: use the CSV's landmarks exactly as written (0.1 px) instead of restoring them from its p_* columns.")
+    var keepCSVLandmarks = false
+
     @Option(help: "pfld: run the face detector every N frames and track with landmarks in between.")
     var detectEvery: Int = 5
 
@@ -62,6 +65,8 @@ struct AU: ParsableCommand {
         guard ["pfld", "clnf"].contains(landmarks) else { throw ValidationError("--landmarks is pfld or clnf") }
         guard detectEvery >= 1, jobs >= 0 else { throw ValidationError("--detect-every ≥ 1 and --jobs ≥ 0") }
         if landmarksFrom != nil && multiFace { throw ValidationError("--landmarks-from replays the CSV's face ids; drop --multi-face") }
+        if landmarksFrom != nil && camera != nil { throw ValidationError("--landmarks-from replays a recorded file; it cannot go with --camera") }
+        if keepCSVLandmarks && landmarksFrom == nil { throw ValidationError("--keep-csv-landmarks only applies with --landmarks-from") }
     }
 
     func run() throws {
@@ -85,10 +90,11 @@ struct AU: ParsableCommand {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: path) }
         if isDir.boolValue {
+            if landmarksFrom != nil { throw VisageError.invalidArgument("--landmarks-from belongs to one video or image; \(path) is a folder") }
             try runFolder(path, models: models, root: root, store: store, config: config)
             return
         }
-        let landmarkCSV = try landmarksFrom.map { try CSVLandmarkSource(contentsOf: $0) }
+        let landmarkCSV = try landmarksFrom.map { try Self.landmarkSource(csv: $0, pdm: models.pdm, keepAsWritten: keepCSVLandmarks) }
         let csv = try outputURL(defaultName: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".csv")
         if let csv, csv.standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path {
             throw VisageError.invalidArgument("the output \(csv.path) is the input; choose another path")
@@ -101,6 +107,18 @@ struct AU: ParsableCommand {
             result = try runImages([path], job: job, csv: csv)
         }
         try finish(result, csv: csv, layout: models.layout)
+    }
+
+    /// `--landmarks-from`: the CSV's rows, restored from its own PDM parameters where it has them.
+    static func landmarkSource(csv path: String, pdm: PointDistributionModel, keepAsWritten: Bool) throws -> CSVLandmarkSource {
+        let source = try CSVLandmarkSource(contentsOf: path, recovery: keepAsWritten ? nil : OpenFaceShapeRecovery(pdm: pdm))
+        let log = VisageLog.logger("au")
+        if keepAsWritten {
+            log.info("landmarks: \(path), \(source.rowCount) rows, used as written (0.1 px)")
+        } else {
+            log.info("landmarks: \(path), \(source.recoveredRows) of \(source.rowCount) rows restored from the CSV's p_* parameters (below its 0.1 px rounding); the rest used as written")
+        }
+        return source
     }
 
     /// The installed OpenFace files (installing them from the mirror or OpenFace's repository

@@ -54,7 +54,7 @@ struct BenchAU: ParsableCommand {
         }
 
         if let landmarksFrom {
-            let csv = try CSVLandmarkSource(contentsOf: landmarksFrom)
+            let csv = try AU.landmarkSource(csv: landmarksFrom, pdm: models.pdm, keepAsWritten: false)
             let job = AUJob(models: models, makeSource: { csv }, online: false, multiFace: false)
             _ = try job.runVideo(try VideoReader(path: video), csv: nil, pipelined: false, progressLabel: nil, maxFrames: 30)   // warm-up
             report["au_stage_given_landmarks"] = summarise("AU stage, landmarks from CSV, one thread",

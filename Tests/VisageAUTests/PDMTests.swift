@@ -42,8 +42,12 @@ struct ErrorStats: CustomStringConvertible {
     private(set) var max = 0.0
     private(set) var sum = 0.0
     private(set) var count = 0
+    private(set) var sumOfSquares = 0.0
     var mean: Double { count == 0 ? 0 : sum / Double(count) }
-    mutating func add(_ difference: Double) { max = Swift.max(max, abs(difference)); sum += abs(difference); count += 1 }
+    var rms: Double { count == 0 ? 0 : (sumOfSquares / Double(count)).squareRoot() }
+    mutating func add(_ difference: Double) {
+        max = Swift.max(max, abs(difference)); sum += abs(difference); sumOfSquares += difference * difference; count += 1
+    }
     var description: String { String(format: "max %.5f mean %.5f (n=%d)", max, mean, count) }
 }
 
