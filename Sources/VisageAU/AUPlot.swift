@@ -48,6 +48,8 @@ public enum AUPlot {
             Drawing.line(image, from: Point(Float(left), base - 5 * scale), to: Point(Float(width - right), base - 5 * scale),
                          color: Color(b: 235, g: 235, r: 235))
             Drawing.text(image, name, at: Point(8, base - Float(stripHeight) / 2 + 8), scale: 0.55, color: dark, thickness: 1)
+            Drawing.text(image, "5", at: Point(Float(left - 14), base - 5 * scale + 5), scale: 0.35, color: grey)
+            Drawing.text(image, "0", at: Point(Float(left - 14), base + 4), scale: 0.35, color: grey)
             for s in series {
                 let colour = palette[s.faceID % palette.count]
                 guard row < s.intensities.count else { continue }
@@ -56,7 +58,7 @@ public enum AUPlot {
                 for i in values.indices {
                     guard i < s.timestamps.count, i < s.success.count, s.success[i] else { previous = nil; continue }
                     let p = Point(x(s.timestamps[i]), base - Float(min(max(values[i], 0), 5)) * scale)
-                    if let q = previous { Drawing.line(image, from: q, to: p, color: colour, thickness: 1) }
+                    if let q = previous { Drawing.line(image, from: q, to: p, color: colour, thickness: series.count > 1 ? 1 : 2) }
                     previous = p
                 }
             }
@@ -70,7 +72,8 @@ public enum AUPlot {
                          scale: 0.45, color: dark)
             t += step
         }
-        Drawing.text(image, "seconds", at: Point(Float(width - right - 70), axisY + 8), scale: 0.45, color: dark)
+        // Under the AU names, where no tick label can run into it.
+        Drawing.text(image, "time (s)", at: Point(8, axisY + 8), scale: 0.45, color: dark)
         return image
     }
 
