@@ -45,6 +45,11 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CVisageKernels",
+            // The CLNF patch-response loops; unoptimised they would make the debug test suite crawl.
+            cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]
+        ),
+        .target(
             name: "VisageCore",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
@@ -80,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "VisageCLNF",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageAU"],
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageAU", "CVisageKernels"],
             // Patch responses and CNN layers: unoptimised they would make the debug test suite crawl.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

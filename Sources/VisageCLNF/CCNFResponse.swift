@@ -1,3 +1,4 @@
+import CVisageKernels
 import Foundation
 
 /// `CCNF_patch_expert::ResponseOpenBlas` for one landmark, into caller-owned buffers.
@@ -19,6 +20,12 @@ struct CCNFResponseWorkspace {
     private var means: [Float] = []
     private var inverseNorms: [Float] = []
     private var raw: [Float] = []
+    /// Each neuron's z for every position (neurons × stride), filled by the wide kernel.
+    private var neuronSums: [Float] = []
+
+    /// Whether the AVX kernels run (`CVisageKernels`: bit-identical to the portable loops, about 8 floats
+    /// per instruction instead of 4). `VISAGE_NO_AVX=1` forces the portable loops.
+    static let wideKernels = visage_kernels_have_avx() != 0 && ProcessInfo.processInfo.environment["VISAGE_NO_AVX"] == nil
 
     /// Columns per im2col row: positions rounded up to 8 plus 8, because the normaliser stores 8 positions at
     /// a time and the last store of a row may run up to 7 positions past the window.
@@ -28,8 +35,10 @@ struct CCNFResponseWorkspace {
     static let areaOfInterestPadding = 16
 
     /// `aoi` must hold `side² + areaOfInterestPadding` floats with finite padding (side = window + width − 1).
+    /// `wide` picks the AVX kernels (tests compare both paths).
     mutating func response(expert: CCNFPatchExpert, sigma: CCNFSigma, window: Int,
-                           areaOfInterest aoi: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                           areaOfInterest aoi: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                           wide: Bool = CCNFResponseWorkspace.wideKernels) {
         let positions = window * window
         guard !expert.isEmpty else {
             out.initialize(repeating: 0, count: positions)
@@ -52,16 +61,33 @@ struct CCNFResponseWorkspace {
                                                stride: stride, means: meanBuffer.baseAddress!,
                                                inverseNorms: inverseBuffer.baseAddress!, into: cols)
                         r.update(repeating: 0, count: stride)
+                        let neurons = expert.twoAlphas.count
+                        if wide && neuronSums.count < neurons * stride {
+                            neuronSums = [Float](repeating: 0, count: neurons * stride)
+                        }
                         expert.weightRows.withUnsafeBufferPointer { weights in
                             expert.twoAlphas.withUnsafeBufferPointer { twoAlphas in
-                                Self.neuronResponses(weights: weights.baseAddress!, twoAlphas: twoAlphas.baseAddress!,
-                                                     neurons: twoAlphas.count, length: length, columns: cols,
-                                                     stride: stride, positions: positions, into: r)
+                                if wide {
+                                    neuronSums.withUnsafeMutableBufferPointer { z in
+                                        visage_ccnf_neuron_sums_avx(weights.baseAddress!, neurons, length, cols, stride, positions,
+                                                                    z.baseAddress!)
+                                        Self.accumulateLogistics(neuronSums: z.baseAddress!, twoAlphas: twoAlphas.baseAddress!,
+                                                                 neurons: neurons, stride: stride, positions: positions, into: r)
+                                    }
+                                } else {
+                                    Self.neuronResponses(weights: weights.baseAddress!, twoAlphas: twoAlphas.baseAddress!,
+                                                         neurons: neurons, length: length, columns: cols,
+                                                         stride: stride, positions: positions, into: r)
+                                }
                             }
                         }
                         sigma.values.withUnsafeBufferPointer { s in
-                            Self.multiply(sigmaTransposed: s.baseAddress!, stride: sigma.stride, positions: positions,
-                                          vector: r, into: out)
+                            if wide {
+                                visage_ccnf_sigma_product_avx(s.baseAddress!, sigma.stride, positions, r, out)
+                            } else {
+                                Self.multiply(sigmaTransposed: s.baseAddress!, stride: sigma.stride, positions: positions,
+                                              vector: r, into: out)
+                            }
                         }
                     }
                 }
@@ -175,6 +201,19 @@ struct CCNFResponseWorkspace {
                 p += 8
             }
             n0 += 4
+        }
+    }
+
+    /// r += each neuron's logistic of its z (from the wide kernel), in neuron order as `neuronResponses` adds them.
+    private static func accumulateLogistics(neuronSums z: UnsafePointer<Float>, twoAlphas: UnsafePointer<Double>, neurons: Int,
+                                            stride: Int, positions: Int, into r: UnsafeMutablePointer<Float>) {
+        var p = 0
+        while p < positions {
+            // Lanes past the last position land in r's padding.
+            var sums = load8(r + p)
+            for n in 0..<neurons { CCNFLogistic.accumulate(z: load8(z + n * stride + p), twoAlpha: twoAlphas[n], into: &sums) }
+            store8(sums, r + p)
+            p += 8
         }
     }
 

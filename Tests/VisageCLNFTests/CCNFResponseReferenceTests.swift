@@ -3,8 +3,8 @@ import Testing
 import VisageCore
 @testable import VisageCLNF
 
-/// The optimised CCNF response (transposed im2col, tiled neuron product, transposed Σ) against the
-/// straightforward form of `CCNF_patch_expert::ResponseOpenBlas` kept here: row-major im2col, one dot product
+/// The optimised CCNF response (transposed im2col, tiled neuron product, transposed Σ; portable loops and AVX
+/// kernels) against the straightforward form of `CCNF_patch_expert::ResponseOpenBlas` kept here: row-major im2col, one dot product
 /// per neuron and position, Σ · r row by row, all summed in order.
 @Suite struct CCNFResponseReferenceTests {
     static func referenceResponse(expert: CCNFPatchExpert, sigma: [Float], window: Int, aoi: [Float]) -> [Float] {
@@ -65,7 +65,7 @@ import VisageCore
         let gray = frames[0].1
         let landmarks = reference[0].landmarks
         var workspace = CCNFResponseWorkspace()
-        var worst = 0.0, worstCase = "none", compared = 0
+        var worst = 0.0, worstCase = "none", compared = 0, wideDiffers = 0
         for clnf in [model.main, model.parts[1].model] {
             let n = clnf.pointCount
             for (scale, level) in clnf.patchExperts.scales.enumerated() {
@@ -96,6 +96,14 @@ import VisageCore
                                                        areaOfInterest: a.baseAddress!, into: out.baseAddress!)
                                 }
                             }
+                            var portable = [Float](repeating: .nan, count: window * window)
+                            portable.withUnsafeMutableBufferPointer { out in
+                                aoi.withUnsafeBufferPointer { a in
+                                    workspace.response(expert: expert, sigma: sigma, window: window,
+                                                       areaOfInterest: a.baseAddress!, into: out.baseAddress!, wide: false)
+                                }
+                            }
+                            if got.map(\.bitPattern) != portable.map(\.bitPattern) { wideDiffers += 1 }
                             let scaleOfResponse = Double(expected.map(abs).max() ?? 0)
                             #expect(scaleOfResponse > 0, "\(clnf.name) scale \(scale) view \(view) window \(window) landmark \(i): zero response")
                             let delta = zip(got, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
@@ -107,7 +115,10 @@ import VisageCore
                 }
             }
         }
-        print("CCNF response vs reference: \(compared) responses, worst relative difference \(worst) (\(worstCase))")
+        print("CCNF response vs reference: \(compared) responses, worst relative difference \(worst) (\(worstCase)); "
+              + "AVX kernels \(CCNFResponseWorkspace.wideKernels ? "on" : "unavailable"), \(wideDiffers) responses differ from the portable loops")
+        // The wide kernels do the same operations in the same order: bit-identical, not merely close.
+        #expect(wideDiffers == 0, "\(wideDiffers) responses differ between the AVX kernels and the portable loops")
         #expect(compared > 1500, "compared \(compared) responses")
         #expect(worst <= 1e-4, "worst relative difference \(worst) at \(worstCase)")
     }

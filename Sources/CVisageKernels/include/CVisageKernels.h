@@ -1,0 +1,34 @@
+#ifndef CVISAGE_KERNELS_H
+#define CVISAGE_KERNELS_H
+
+/*
+ * Wide-vector (AVX, 8 floats) versions of the CLNF patch-response loops, chosen at run time so the binary
+ * still runs on CPUs without AVX. Each output lane is computed with the same operations in the same order
+ * as the portable Swift loops (multiply, then add; no fused multiply-add), so results are bit-identical.
+ */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when the CPU and OS support AVX (and this build has the AVX kernels), else 0. */
+int visage_kernels_have_avx(void);
+
+/*
+ * z[n * stride + p] = sum over k (in order) of weights[n * length + k] * columns[k * stride + p],
+ * for n < neurons and p < positions rounded up to 8. Reads columns up to that rounded width.
+ */
+void visage_ccnf_neuron_sums_avx(const float *weights, long neurons, long length,
+                                 const float *columns, long stride, long positions, float *z);
+
+/*
+ * out[p] = sum over q (in order) of sigma_t[q * stride + p] * r[q], for p < positions; sigma_t holds the
+ * transposed covariance with at least positions rounded up to 8 readable floats per row.
+ */
+void visage_ccnf_sigma_product_avx(const float *sigma_t, long stride, long positions, const float *r, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
