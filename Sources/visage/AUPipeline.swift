@@ -129,7 +129,7 @@ final class CLNFPersonSource: AULandmarkSource {
         // One validator (one ONNX session) for every fit of this source: they all run on its one thread.
         let validator = TimedValidator(try CLNFValidatorFactory.make(folder: folder), times: times)
         photos = CLNFPhotoFitter(detector: CLNFLandmarkDetector(model: model, validator: validator), faceDetector: detector)
-        log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models), MTCNN face detector")
+        log.info("landmarks: OpenFace CLNF (\(model.parts.map(\.name).joined(separator: ", ")) part models; \(CLNFKernels.summary)), MTCNN face detector")
         if multiFace {
             let tracker = CLNFMultiFaceTracker(model: model, faceDetector: detector, validator: validator)
             source = CLNFMultiFaceSource(tracker: tracker, model: model)

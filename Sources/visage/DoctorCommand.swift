@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VisageCLNF
 import VisageCore
 import VisageMedia
 import VisageRuntime
@@ -21,7 +22,7 @@ struct Doctor: ParsableCommand {
             "visage": VisageVersion.string,
             "os": Platform.osDescription,
             "arch": Platform.architecture,
-            "cpu": ["model": Platform.cpuModel, "logical_cores": Platform.logicalCores],
+            "cpu": ["model": Platform.cpuModel, "logical_cores": Platform.logicalCores, "clnf_kernels": CLNFKernels.summary],
             "memory_bytes": Platform.physicalMemoryBytes,
             "gpus": Platform.gpus,
             "opencv": ["version": OpenCVInfo.version, "threads": OpenCVInfo.threads],
@@ -68,7 +69,7 @@ struct Doctor: ParsableCommand {
         let cpu = r["cpu"] as! [String: Any]
         print("Visage \(VisageVersion.string)")
         print("  OS        \(r["os"]!) (\(r["arch"]!))")
-        print("  CPU       \(cpu["model"]!), \(cpu["logical_cores"]!) logical cores")
+        print("  CPU       \(cpu["model"]!), \(cpu["logical_cores"]!) logical cores; CLNF patch responses: \(cpu["clnf_kernels"]!)")
         print("  Memory    \(String(format: "%.1f", Double(r["memory_bytes"] as! UInt64) / 1_073_741_824)) GiB")
         let gpus = r["gpus"] as! [String]
         print("  GPUs      \(gpus.isEmpty ? "none found" : gpus.joined(separator: ", "))")
