@@ -105,7 +105,8 @@ public final class AURecorder {
         } else if faces.count > 1 {
             // Several people: their features and state machines are independent; each worker
             // and each analyzer is touched by exactly one iteration.
-            nonisolated(unsafe) let workers = processors, people = faces.map { self.analyzers[$0.faceID]! }, inputs = faces
+            nonisolated(unsafe) let workers = processors, people = faces.map { self.analyzers[$0.faceID]! }
+            let inputs = faces
             let opts = options
             let failures = FailureBox()
             records.withUnsafeMutableBufferPointer { recordSlots in

@@ -11,6 +11,7 @@ public final class StageTimes: @unchecked Sendable {
     public init() {}
 
     @inline(__always)
+    @discardableResult
     public func measure<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { add(stage, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
@@ -31,6 +32,7 @@ public final class StageTimes: @unchecked Sendable {
 public extension Optional where Wrapped == StageTimes {
     /// Times `body` when there is a collector; otherwise just runs it.
     @inline(__always)
+    @discardableResult
     func measure<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
         switch self {
         case .some(let times): return try times.measure(stage, body)
