@@ -56,65 +56,12 @@ public final class StreamOutput: LiveOutput {
     public func finish() throws { server.stop() }
 }
 
-/// Raw BGR frames into a helper program's stdin (ffmpeg for the virtual camera, ffplay for the
-/// preview window). A helper that exits (window closed) ends that output, not the run.
-final class RawVideoPipe {
-    let process = Process()
-    private let input: FileHandle
-    private let errors = Pipe()
-    let width: Int, height: Int
-    private(set) var closed = false
-
-    init(program: String, arguments: [String], width: Int, height: Int) throws {
-        self.width = width
-        self.height = height
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        input = stdin.fileHandleForWriting
-        signal(SIGPIPE, SIG_IGN)
-        try process.run()
-    }
-
-    /// Writes one frame; false once the helper has gone away.
-    func send(_ frame: Image) -> Bool {
-        guard !closed else { return false }
-        do {
-            if frame.stride == frame.width * 3 {
-                try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress, count: frame.width * frame.height * 3, deallocator: .none))
-            } else {
-                for y in 0..<frame.height {
-                    try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress.advanced(by: y * frame.stride), count: frame.width * 3, deallocator: .none))
-                }
-            }
-            return true
-        } catch {
-            closed = true
-            return false
-        }
-    }
-
-    func lastErrors() -> String {
-        String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self).split(separator: "\n").suffix(2).joined(separator: " / ")
-    }
-
-    func close() {
-        guard !closed else { return }
-        closed = true
-        try? input.close()
-        process.waitUntilExit()
-    }
-}
-
 /// `--virtual-camera /dev/videoN`: a v4l2loopback device fed by ffmpeg, so OBS, Zoom and browsers
 /// see the output as a camera. Linux only for now.
 public final class VirtualCameraOutput: LiveOutput {
     public let device: String
     public var name: String { "virtual camera \(device)" }
-    private let pipe: RawVideoPipe
+    private let pipe: RawFramePipe
     private let log = VisageLog.logger("live")
 
     public init(device: String, width: Int, height: Int, fps: Double) throws {
@@ -124,10 +71,9 @@ public final class VirtualCameraOutput: LiveOutput {
         guard let ffmpeg = VideoWriter.tool("ffmpeg") else {
             throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "ffmpeg not found on PATH (apt install ffmpeg)")
         }
-        pipe = try RawVideoPipe(program: ffmpeg, arguments: ["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
-                                                              "-s", "\(width)x\(height)", "-r", String(fps > 0 ? fps : 30), "-i", "-",
-                                                              "-f", "v4l2", "-pix_fmt", "yuv420p", device],
-                                width: width, height: height)
+        pipe = try RawFramePipe(program: ffmpeg, arguments: ["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+                                                             "-s", "\(width)x\(height)", "-r", String(fps > 0 ? fps : 30), "-i", "-",
+                                                             "-f", "v4l2", "-pix_fmt", "yuv420p", device])
         #else
         throw LiveError.outputUnavailable(what: "--virtual-camera", reason: "a virtual camera is not supported on macOS yet (it needs a CoreMediaIO camera extension); use --stream :8090 with OBS's media source")
         #endif
@@ -146,12 +92,12 @@ public final class VirtualCameraOutput: LiveOutput {
 
     public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
         defer { done() }
-        if !pipe.send(frame) {
-            throw LiveError.outputUnavailable(what: name, reason: "ffmpeg stopped accepting frames: \(pipe.lastErrors())")
+        do { try pipe.write(frame) } catch {
+            throw LiveError.outputUnavailable(what: name, reason: "ffmpeg stopped accepting frames: \(pipe.lastErrors(lines: 2))")
         }
     }
 
-    public func finish() throws { pipe.close() }
+    public func finish() throws { pipe.finish() }
 }
 
 /// `--preview`: a window showing the output. The window is ffplay's (FFmpeg's player, which
@@ -159,7 +105,7 @@ public final class VirtualCameraOutput: LiveOutput {
 /// says so and points to `--stream`.
 public final class PreviewOutput: LiveOutput {
     public var name: String { "preview window" }
-    private let pipe: RawVideoPipe
+    private let pipe: RawFramePipe
     private var reported = false
     private let log = VisageLog.logger("live")
 
@@ -173,19 +119,19 @@ public final class PreviewOutput: LiveOutput {
         guard let ffplay = VideoWriter.tool("ffplay") else {
             throw LiveError.outputUnavailable(what: "--preview", reason: "ffplay (part of FFmpeg) not found on PATH; install ffmpeg, or use --stream :8090")
         }
-        pipe = try RawVideoPipe(program: ffplay, arguments: ["-hide_banner", "-loglevel", "error", "-window_title", "visage live",
-                                                              "-f", "rawvideo", "-pixel_format", "bgr24", "-video_size", "\(width)x\(height)",
-                                                              "-framerate", String(fps > 0 ? fps : 30), "-fflags", "nobuffer", "-i", "-"],
-                                width: width, height: height)
+        // A helper that exits (window closed) ends that output, not the run.
+        pipe = try RawFramePipe(program: ffplay, arguments: ["-hide_banner", "-loglevel", "error", "-window_title", "visage live",
+                                                             "-f", "rawvideo", "-pixel_format", "bgr24", "-video_size", "\(width)x\(height)",
+                                                             "-framerate", String(fps > 0 ? fps : 30), "-fflags", "nobuffer", "-i", "-"])
     }
 
     public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
         defer { done() }
-        if !pipe.send(frame) && !reported {
+        do { try pipe.write(frame) } catch where !reported {
             reported = true
-            log.notice("live: the preview window was closed; the other outputs go on (\(pipe.lastErrors()))")
-        }
+            log.notice("live: the preview window was closed; the other outputs go on (\(pipe.lastErrors(lines: 2)))")
+        } catch {}
     }
 
-    public func finish() throws { pipe.close() }
+    public func finish() throws { pipe.finish() }
 }

@@ -9,9 +9,7 @@ public final class VideoWriter: @unchecked Sendable {
     public let width: Int
     public let height: Int
     private let temporary: URL
-    private let process: Process
-    private let input: FileHandle
-    private let errorLog: Pipe
+    private let ffmpeg: RawFramePipe
     private var finished = false
     /// Frames go to ffmpeg from this queue, so the caller's loop never waits on the encoder;
     /// `inFlight` bounds how many frames may wait (memory stays flat when the encoder is slower).
@@ -61,18 +59,7 @@ public final class VideoWriter: @unchecked Sendable {
         if encoder == "libx264" || encoder == "libx265" { arguments += ["-crf", String(quality), "-preset", "veryfast"] }
         // Odd sizes cannot be yuv420p: pad by one pixel instead of failing.
         arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", temporary.path]
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = arguments
-        let stdin = Pipe()
-        errorLog = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errorLog
-        input = stdin.fileHandleForWriting
-        // A dying ffmpeg must turn into a write error, not a SIGPIPE that kills us.
-        signal(SIGPIPE, SIG_IGN)
-        try process.run()
+        self.ffmpeg = try RawFramePipe(program: ffmpeg, arguments: arguments)
     }
 
     /// Queues one frame (must have the writer's size, 3 channels, 8 bits). The frame's pixels must
@@ -94,19 +81,8 @@ public final class VideoWriter: @unchecked Sendable {
     private func setError(_ e: VisageError) { errorLock.lock(); if writeError == nil { writeError = e }; errorLock.unlock() }
 
     private func send(_ frame: Image) throws {
-        let data: Data
-        if frame.stride == width * 3 {
-            // Contiguous rows go to the pipe straight from the frame's memory.
-            data = Data(bytesNoCopy: frame.baseAddress, count: width * height * 3, deallocator: .none)
-        } else {
-            var packed = Data(capacity: width * height * 3)
-            for y in 0..<height {
-                packed.append(frame.baseAddress.advanced(by: y * frame.stride).assumingMemoryBound(to: UInt8.self), count: width * 3)
-            }
-            data = packed
-        }
-        do { try input.write(contentsOf: data) } catch {
-            throw VisageError.writeFailed(path: path, reason: "ffmpeg stopped accepting frames: \(readErrors())")
+        do { try ffmpeg.write(frame) } catch {
+            throw VisageError.writeFailed(path: path, reason: "ffmpeg stopped accepting frames: \(ffmpeg.lastErrors())")
         }
     }
 
@@ -115,16 +91,14 @@ public final class VideoWriter: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         queue.sync {}   // every queued frame has been handed to ffmpeg
-        try? input.close()
+        let status = ffmpeg.finish()
         if let error = pendingError() {
-            process.waitUntilExit()
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard status == 0 else {
             try? FileManager.default.removeItem(at: temporary)
-            throw VisageError.writeFailed(path: path, reason: "ffmpeg failed: \(readErrors())")
+            throw VisageError.writeFailed(path: path, reason: "ffmpeg failed: \(ffmpeg.lastErrors())")
         }
         guard rename(temporary.path, path) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
@@ -138,18 +112,11 @@ public final class VideoWriter: @unchecked Sendable {
         finished = true
         setError(.interrupted)   // queued frames are dropped
         queue.sync {}
-        try? input.close()
-        process.terminate()
-        process.waitUntilExit()
+        ffmpeg.terminate()
         try? FileManager.default.removeItem(at: temporary)
     }
 
     deinit { cancel() }
-
-    private func readErrors() -> String {
-        let text = String(decoding: errorLog.fileHandleForReading.availableData, as: UTF8.self)
-        return text.split(separator: "\n").suffix(3).joined(separator: " / ")
-    }
 
     /// Whether `ffmpeg -encoders` lists this encoder.
     static func hasEncoder(_ name: String, ffmpeg: String) -> Bool {
