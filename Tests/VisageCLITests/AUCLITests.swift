@@ -7,26 +7,6 @@ import VisageMedia
 @Suite struct AUCLITests {
     static let referenceDir = CLI.repository.deletingLastPathComponent().appendingPathComponent("shared/reference/openface")
 
-    /// Pearson r per AU intensity column between two OpenFace CSVs with the same header.
-    static func correlations(_ ours: String, _ theirs: String) throws -> [String: Double] {
-        func table(_ path: String) throws -> (header: [String], rows: [[Double]]) {
-            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
-            let header = lines[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return (header, lines.dropFirst().map { $0.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) ?? .nan } })
-        }
-        let a = try table(ours), b = try table(theirs)
-        var result: [String: Double] = [:]
-        for (i, name) in a.header.enumerated() where name.hasPrefix("AU") && name.hasSuffix("_r") {
-            let x = a.rows.map { $0[i] }, y = b.rows.map { $0[i] }
-            let n = Double(min(x.count, y.count))
-            let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-            var sxy = 0.0, sxx = 0.0, syy = 0.0
-            for (p, q) in zip(x, y) { sxy += (p - mx) * (q - my); sxx += (p - mx) * (p - mx); syy += (q - my) * (q - my) }
-            result[name] = sxy / (sxx * syy).squareRoot()
-        }
-        return result
-    }
-
     /// AU intensity columns of a CSV by name.
     static func auColumns(_ path: String) throws -> [String: [Double]] {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
@@ -35,6 +15,21 @@ import VisageMedia
         var out: [String: [Double]] = [:]
         for (i, name) in header.enumerated() where name.hasPrefix("AU") && name.hasSuffix("_r") { out[name] = rows.map { $0[i] } }
         return out
+    }
+
+    /// Pearson r per AU intensity column between two OpenFace CSVs with the same header.
+    static func correlations(_ ours: String, _ theirs: String) throws -> [String: Double] {
+        let a = try auColumns(ours), b = try auColumns(theirs)
+        var result: [String: Double] = [:]
+        for (name, x) in a {
+            guard let y = b[name] else { continue }
+            let n = Double(min(x.count, y.count))
+            let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+            var sxy = 0.0, sxx = 0.0, syy = 0.0
+            for (p, q) in zip(x, y) { sxy += (p - mx) * (q - my); sxx += (p - mx) * (p - mx); syy += (q - my) * (q - my) }
+            result[name] = sxy / (sxx * syy).squareRoot()
+        }
+        return result
     }
 
     /// With OpenFace's own landmarks (restored from the CSV's parameters) every step after the landmarks is

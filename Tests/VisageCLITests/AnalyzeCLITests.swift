@@ -30,14 +30,7 @@ import Testing
         #expect(ids == [1])
         // The annotated video exists, has the audio track of the input, and 40 frames.
         #expect(FileManager.default.fileExists(atPath: out.path))
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames", "-of", "csv=p=0", out.path]
-        let pipe = Pipe()
-        probe.standardOutput = pipe
-        try probe.run()
-        probe.waitUntilExit()
-        let info = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let info = try CLI.ffprobe(out.path, entries: "stream=codec_type,nb_read_frames")
         #expect(info.contains("video,40"), "\(info)")
         #expect(info.contains("audio"), "\(info)")
     }

@@ -33,6 +33,20 @@ struct CLI {
         return url
     }
 
+    /// `ffprobe -count_frames` of `path`, CSV without keys: the `entries` (e.g. "stream=codec_type,nb_read_frames")
+    /// of the streams `streams` selects (all when nil), one line per stream. An independent reader of what we wrote.
+    static func ffprobe(_ path: String, entries: String, streams: String? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffprobe", "-v", "error", "-count_frames"] + (streams.map { ["-select_streams", $0] } ?? [])
+            + ["-show_entries", entries, "-of", "csv=p=0", path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        p.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// One model cache per test process, so CLI runs reuse installed models.
     static let modelDirectory: String = FileManager.default.temporaryDirectory
         .appendingPathComponent("visage-cli-models-\(ProcessInfo.processInfo.processIdentifier)").path

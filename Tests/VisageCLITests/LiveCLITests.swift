@@ -76,14 +76,7 @@ import VisageMedia
     }
 
     static func countFrames(_ path: String) throws -> Int {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        return Int(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        Int(try CLI.ffprobe(path, entries: "stream=nb_read_frames", streams: "v:0").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
     @Test func badInputsSayWhatToDo() throws {

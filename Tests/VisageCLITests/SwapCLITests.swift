@@ -4,15 +4,7 @@ import VisageMedia
 
 @Suite struct SwapCLITests {
     static func probe(_ path: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames,r_frame_rate:format=duration",
-                       "-of", "csv=p=0", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try CLI.ffprobe(path, entries: "stream=codec_type,nb_read_frames,r_frame_rate:format=duration")
     }
 
     @Test func swapsAnImage() throws {
