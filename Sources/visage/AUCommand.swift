@@ -76,12 +76,13 @@ struct AU: ParsableCommand {
         let models = try AUModels(root: root)
         let config = try runtime.sessionConfig()
         let log = VisageLog.logger("au")
+        let clnfModel = SharedCLNFModel(openFaceRoot: root)
 
         if let camera {
             let reader = try VideoReader(camera: camera)
             log.info("camera \(camera): \(reader.width)x\(reader.height) at \(reader.fps) fps (as the driver reports)")
             let csv = try outputURL(defaultName: "camera\(camera).csv")
-            let job = makeJob(models: models, root: root, store: store, config: config, online: true, landmarkCSV: nil)
+            let job = makeJob(models: models, root: root, clnfModel: clnfModel, store: store, config: config, online: true, landmarkCSV: nil)
             let result = try job.runVideo(reader, csv: csv, progressLabel: "au", maxFrames: maxFrames)
             try finish(result, csv: csv, layout: models.layout)
             return
@@ -91,7 +92,7 @@ struct AU: ParsableCommand {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: path) }
         if isDir.boolValue {
             if landmarksFrom != nil { throw VisageError.invalidArgument("--landmarks-from belongs to one video or image; \(path) is a folder") }
-            try runFolder(path, models: models, root: root, store: store, config: config)
+            try runFolder(path, models: models, root: root, clnfModel: clnfModel, store: store, config: config)
             return
         }
         let landmarkCSV = try landmarksFrom.map { try Self.landmarkSource(csv: $0, pdm: models.pdm, keepAsWritten: keepCSVLandmarks) }
@@ -99,7 +100,7 @@ struct AU: ParsableCommand {
         if let csv, csv.standardizedFileURL.path == URL(fileURLWithPath: path).standardizedFileURL.path {
             throw VisageError.invalidArgument("the output \(csv.path) is the input; choose another path")
         }
-        let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: landmarkCSV)
+        let job = makeJob(models: models, root: root, clnfModel: clnfModel, store: store, config: config, online: online, landmarkCSV: landmarkCSV)
         let result: AUJob.Result
         if MediaKind.isVideo(path) {
             result = try job.runVideo(try VideoReader(path: path), csv: csv, progressLabel: "au")
@@ -129,12 +130,14 @@ struct AU: ParsableCommand {
         return store.directory(for: entry)
     }
 
-    func makeJob(models: AUModels, root: URL, store: ModelStore, config: SessionConfig, online: Bool,
+    func makeJob(models: AUModels, root: URL, clnfModel: SharedCLNFModel, store: ModelStore, config: SessionConfig, online: Bool,
                  landmarkCSV: CSVLandmarkSource?) -> AUJob {
         let detector = self.detector, every = detectEvery, multi = multiFace, kind = landmarks
         return AUJob(models: models, makeSource: {
             if let landmarkCSV { return landmarkCSV }
-            if kind == "clnf" { return try CLNFPersonSource(openFaceRoot: root, store: store, config: config, multiFace: multi) }
+            if kind == "clnf" {
+                return try CLNFPersonSource(openFaceRoot: root, store: store, config: config, multiFace: multi, model: clnfModel.get())
+            }
             return try PFLDLandmarkSource(store: store, config: config, detector: detector, detectEvery: every, maxInputSide: 640,
                                           reidentify: multi)
         }, online: online, multiFace: multiFace)
@@ -182,7 +185,7 @@ struct AU: ParsableCommand {
         return result
     }
 
-    func runFolder(_ folder: String, models: AUModels, root: URL, store: ModelStore, config: SessionConfig) throws {
+    func runFolder(_ folder: String, models: AUModels, root: URL, clnfModel: SharedCLNFModel, store: ModelStore, config: SessionConfig) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted().filter { !$0.hasPrefix(".") }
         let videos = names.filter(MediaKind.isVideo).map { folder + "/" + $0 }
         let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "ppm", "pgm"]
@@ -196,7 +199,7 @@ struct AU: ParsableCommand {
             throw VisageError.writeFailed(path: outDir.path, reason: "folder input writes one CSV per video into -o FOLDER, which must exist")
         }
         if !images.isEmpty {
-            let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: nil)
+            let job = makeJob(models: models, root: root, clnfModel: clnfModel, store: store, config: config, online: online, landmarkCSV: nil)
             let csv = outDir.appendingPathComponent(URL(fileURLWithPath: folder).lastPathComponent + ".csv")
             let result = try runImages(images, job: job, csv: csv)
             print("\(csv.path): \(result.frames) images")
@@ -207,8 +210,9 @@ struct AU: ParsableCommand {
         queue.maxConcurrentOperationCount = workers
         let failures = FolderFailures()
         for video in videos {
-            // Each operation owns its job (own landmark models and state); nothing is shared between them.
-            nonisolated(unsafe) let job = makeJob(models: models, root: root, store: store, config: config, online: online, landmarkCSV: nil)
+            // Each operation owns its job (own landmark fitters, detectors and state); only the read-only CLNF
+            // model and its covariance cache are shared.
+            nonisolated(unsafe) let job = makeJob(models: models, root: root, clnfModel: clnfModel, store: store, config: config, online: online, landmarkCSV: nil)
             let csv = outDir.appendingPathComponent(URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent + ".csv")
             queue.addOperation {
                 do {

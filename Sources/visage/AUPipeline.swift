@@ -119,10 +119,12 @@ final class CLNFPersonSource: AULandmarkSource {
     /// Photos (image input): FaceLandmarkImg's per-image fitting of every face.
     let photos: CLNFPhotoFitter
 
-    init(openFaceRoot: URL, store: ModelStore, config: SessionConfig, multiFace: Bool) throws {
-        let folder = openFaceRoot.appendingPathComponent("lib/local/LandmarkDetector/model")
+    /// `model` may be shared by several sources (it is read-only apart from its locked covariance cache);
+    /// `nil` loads one for this source.
+    init(openFaceRoot: URL, store: ModelStore, config: SessionConfig, multiFace: Bool, model shared: CLNFMainModel? = nil) throws {
+        let folder = Self.modelFolder(openFaceRoot)
         let log = VisageLog.logger("au")
-        let model = try CLNFMainModel(openFaceModelFolder: folder)
+        let model = try shared ?? CLNFMainModel(openFaceModelFolder: folder)
         let times = self.times
         let detector = TimedFaceDetector(try MTCNNFaceDetector(modelDirectory: folder.appendingPathComponent("mtcnn_detector"), config: config),
                                          times: times)
@@ -143,6 +145,8 @@ final class CLNFPersonSource: AULandmarkSource {
             registry = nil
         }
     }
+
+    static func modelFolder(_ openFaceRoot: URL) -> URL { openFaceRoot.appendingPathComponent("lib/local/LandmarkDetector/model") }
 
     /// Patch responses and RLMS of the main and part models so far (single-face mode).
     var fitTimes: (main: CLNFFitTimes, parts: CLNFFitTimes)? {
@@ -271,4 +275,23 @@ struct AUJob {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// The CLNF model loaded on first use and then shared by every source of one command: a folder of videos
+/// parses the patch experts once and computes each response covariance once, not once per video.
+final class SharedCLNFModel: @unchecked Sendable {
+    private let folder: URL
+    private let lock = NSLock()
+    private var model: CLNFMainModel?
+
+    init(openFaceRoot: URL) { folder = CLNFPersonSource.modelFolder(openFaceRoot) }
+
+    func get() throws -> CLNFMainModel {
+        lock.lock()
+        defer { lock.unlock() }
+        if let model { return model }
+        let loaded = try CLNFMainModel(openFaceModelFolder: folder)
+        model = loaded
+        return loaded
+    }
 }

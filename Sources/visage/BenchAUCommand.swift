@@ -64,6 +64,7 @@ struct BenchAU: ParsableCommand {
         single.intraOpThreads = 1
         let every = detectEvery, kind = landmarks, root = models.root
         func source(_ config: SessionConfig) throws -> AULandmarkSource {
+            // A model of its own per timed run: each run pays for its response covariances, as OpenFace does.
             if kind == "clnf" { return try CLNFPersonSource(openFaceRoot: root, store: store, config: config, multiFace: false) }
             return try PFLDLandmarkSource(store: store, config: config, detector: DetectorFactory.defaultModel, detectEvery: every, maxInputSide: 640)
         }
