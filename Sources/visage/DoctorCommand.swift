@@ -51,7 +51,7 @@ struct Doctor: ParsableCommand {
         report["cameras"] = CameraProbe.devices()
 
         let store = ModelStore()
-        report["model_store"] = ["directory": store.root.path, "mirror": store.mirror?.path ?? NSNull()]
+        report["model_store"] = ["directory": store.root.path, "mirror": store.mirror.map { $0.path as Any } ?? NSNull()]
         report["models"] = ModelCatalog.all.map { entry -> [String: Any] in
             let installed = store.isInstalled(entry)
             var item: [String: Any] = ["id": entry.id, "task": entry.task.rawValue, "installed": installed]

@@ -29,7 +29,7 @@ import Testing
     @Test func zeroByteFile() throws {
         let dir = try CLI.temporaryDirectory()
         let file = dir.appendingPathComponent("empty.jpg")
-        FileManager.default.createFile(atPath: file.path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file.path, contents: Data()))
         let out = try CLI.temporaryDirectory().appendingPathComponent("o.png")
         try expectCleanFailure(["detect", file.path, "--draw", out.path], mentions: "empty", output: out)
     }
