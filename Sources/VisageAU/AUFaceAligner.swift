@@ -22,7 +22,7 @@ public struct AUFaceAligner: Sendable {
     public let height: Int
     public let triangulation: FaceTriangulation
     public let pointCount: Int
-    private let destination: AUAlignSimilarity.Destination
+    private let destination: SimilarityAlignment.Destination
     private let rigidIndices: [Int]
 
     /// An aligner for `pdm` (FaceAnalyser's `In-the-wild_aligned_PDM_68.txt`) and the triangulation file
@@ -47,8 +47,8 @@ public struct AUFaceAligner: Sendable {
         self.triangulation = triangulation
         pointCount = pdm.pointCount
         // OpenFace aligns on the rigid subset only when the shape has 68 points.
-        rigidIndices = pdm.pointCount == 68 ? AUAlignSimilarity.rigidIndices : Array(0..<pdm.pointCount)
-        destination = AUAlignSimilarity.destination(meanShape: pdm.meanShape, pointCount: pdm.pointCount,
+        rigidIndices = pdm.pointCount == 68 ? SimilarityAlignment.rigidIndices : Array(0..<pdm.pointCount)
+        destination = SimilarityAlignment.destination(meanShape: pdm.meanShape, pointCount: pdm.pointCount,
                                                     scale: similarityScale, indices: rigidIndices)
     }
 
@@ -82,7 +82,7 @@ public struct AUFaceAligner: Sendable {
             for (i, p) in landmarks.enumerated() { buffer[i] = p.x; buffer[pointCount + i] = p.y }
             let xs = UnsafeBufferPointer(rebasing: buffer[0..<pointCount])
             let ys = UnsafeBufferPointer(rebasing: buffer[pointCount..<(2 * pointCount)])
-            return AUAlignSimilarity.scaleRotation(sourceXs: xs, sourceYs: ys, indices: rigidIndices, destination: destination)
+            return SimilarityAlignment.scaleRotation(sourceXs: xs, sourceYs: ys, indices: rigidIndices, destination: destination)
         }
     }
 

@@ -48,6 +48,10 @@ public struct CLNFFitter {
     private var gradient: [Double]
     private var delta: [Float]
     private var currentLocal: [Float]
+    /// The reference shape as `AlignShapesWithScale` needs it (centred), refilled in place each time, and the
+    /// indices of every point (CLNF aligns on all of them).
+    private var referenceDestination = SimilarityAlignment.Destination()
+    private let allPoints: [Int]
     /// Similarity image → reference frame of the current scale, and back (`sim_img_to_ref`, `sim_ref_to_img`).
     private var imageToReference = SIMD4<Float>(1, 0, 0, 1)
     private var referenceToImage = SIMD4<Float>(1, 0, 0, 1)
@@ -57,6 +61,7 @@ public struct CLNFFitter {
         n = model.shape.pointCount
         m = model.shape.modeCount
         parameterCount = 6 + m
+        allPoints = Array(0..<n)
         responseStride = 0
         responses = []
         areaOfInterest = []
@@ -130,7 +135,17 @@ public struct CLNFFitter {
                 referenceShape.withUnsafeMutableBufferPointer { pdm.writeShape2D(shape3D: UnsafeBufferPointer(s), global: reference, into: $0) }
             }
         }
-        imageToReference = CLNFSimilarity.alignWithScale(source: landmarks, destination: referenceShape, count: n)
+        let points = allPoints
+        imageToReference = landmarks.withUnsafeBufferPointer { image in
+            referenceShape.withUnsafeBufferPointer { reference in
+                referenceDestination.set(xs: UnsafeBufferPointer(rebasing: reference[0..<n]), ys: UnsafeBufferPointer(rebasing: reference[n..<(2 * n)]),
+                                         indices: points)
+                let (a, b, c, d) = SimilarityAlignment.scaleRotation(sourceXs: UnsafeBufferPointer(rebasing: image[0..<n]),
+                                                                     sourceYs: UnsafeBufferPointer(rebasing: image[n..<(2 * n)]),
+                                                                     indices: points, destination: referenceDestination)
+                return SIMD4(a, b, c, d)
+            }
+        }
         referenceToImage = CLNFSimilarity.inverse(imageToReference)
         let a1 = referenceToImage[0], b1 = -referenceToImage[1]
 
