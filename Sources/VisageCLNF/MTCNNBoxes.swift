@@ -1,4 +1,5 @@
 import Foundation
+import VisageCore
 
 /// A box as OpenFace's MTCNN keeps it (`cv::Rect_<float>`: origin and size), and the candidate-list
 /// operations of FaceDetectorMTCNN.cpp with their exact rounding. Several of those steps go through
@@ -56,23 +57,15 @@ struct MTCNNCandidates {
         let order = boxes.indices.sorted { a, b in scores[a] != scores[b] ? scores[a] > scores[b] : a > b }
         // OpenFace compares the boxes as int rects (the const cv::Rect& binds to a converted temporary).
         let rects = boxes.map(\.integral)
-        var removed = [Bool](repeating: false, count: boxes.count)
-        var kept: [Int] = []
-        for (position, i) in order.enumerated() where !removed[i] {
-            kept.append(i)
-            let a = rects[i]
-            let areaA = a.width * a.height
-            for j in order[(position + 1)...] where !removed[j] {
-                let b = rects[j]
-                let ix1 = max(a.x, b.x), iy1 = max(a.y, b.y)
-                let ix2 = min(a.x + a.width, b.x + b.width), iy2 = min(a.y + a.height, b.y + b.height)
-                let intersection = (ix2 - ix1 > 0 && iy2 - iy1 > 0) ? Float((ix2 - ix1) * (iy2 - iy1)) : 0
-                let areaB = b.width * b.height
-                let denominator = overlapOfSmaller ? Float(min(areaA, areaB)) : Float(areaA + areaB) - intersection
-                if intersection / denominator > threshold { removed[j] = true }
-            }
+        return GreedySuppression.keep(order: order) { i, j in
+            let a = rects[i], b = rects[j]
+            let ix1 = max(a.x, b.x), iy1 = max(a.y, b.y)
+            let ix2 = min(a.x + a.width, b.x + b.width), iy2 = min(a.y + a.height, b.y + b.height)
+            let intersection = (ix2 - ix1 > 0 && iy2 - iy1 > 0) ? Float((ix2 - ix1) * (iy2 - iy1)) : 0
+            let areaA = a.width * a.height, areaB = b.width * b.height
+            let denominator = overlapOfSmaller ? Float(min(areaA, areaB)) : Float(areaA + areaB) - intersection
+            return intersection / denominator > threshold
         }
-        return kept
     }
 
     /// `apply_correction`: moves each box's corners by its offsets times its (int-rounded) size;
