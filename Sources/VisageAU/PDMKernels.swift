@@ -1,7 +1,7 @@
 /// The dense linear algebra of `PDMFitter`: Gram matrix, dot products and a Cholesky solve, written so that
 /// independent accumulators keep the CPU's pipelines busy (a single running sum is latency-bound and was
 /// most of CalcParams' time).
-enum PDMKernels {
+public enum PDMKernels {
     /// Float dot product over `length` values (a multiple of 8), eight lanes at a time.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, length: Int) -> Float {
@@ -74,8 +74,9 @@ enum PDMKernels {
     }
 
     /// Solves A x = rhs for symmetric positive definite A (count × count, row-major, overwritten by its
-    /// Cholesky factor) in double; x replaces `rhs`. Returns false if A is not positive definite.
-    static func choleskySolve(_ a: UnsafeMutablePointer<Double>, count: Int, rhs b: UnsafeMutablePointer<Double>) -> Bool {
+    /// Cholesky factor) in double; x replaces `rhs`. Returns false if A is not positive definite. Shared by
+    /// CalcParams and CLNF's NU-RLMS step.
+    public static func choleskySolve(_ a: UnsafeMutablePointer<Double>, count: Int, rhs b: UnsafeMutablePointer<Double>) -> Bool {
         for j in 0..<count {
             let rowJ = a + j * count
             let diagonal = rowJ[j] - dot(rowJ, rowJ, length: j)

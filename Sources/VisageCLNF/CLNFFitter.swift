@@ -371,7 +371,7 @@ public struct CLNFFitter {
         }
         let solved = hessian.withUnsafeMutableBufferPointer { h in
             gradient.withUnsafeMutableBufferPointer { g in
-                CLNFLinearAlgebra.choleskySolve(h.baseAddress!, count: count, rhs: g.baseAddress!)
+                PDMKernels.choleskySolve(h.baseAddress!, count: count, rhs: g.baseAddress!)
             }
         }
         for p in 0..<count { delta[p] = solved ? Float(gradient[p]) : 0 }
