@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "VisageAU", targets: ["VisageAU"]),
         .library(name: "VisageCLNF", targets: ["VisageCLNF"]),
         .library(name: "VisageLive", targets: ["VisageLive"]),
+        .library(name: "VisageJobs", targets: ["VisageJobs"]),
+        .library(name: "VisageServer", targets: ["VisageServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -78,27 +80,39 @@ let package = Package(
         ),
         .target(
             name: "VisageAU",
-            dependencies: ["VisageCore", "VisageMedia"],
+            dependencies: ["VisageCore", "VisageMedia", "VisageFace"],
             // Per-pixel and per-feature loops: unoptimised they are ~30x slower, which would make
             // the debug test suite's real-video checks take minutes.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "VisageCLNF",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageAU", "CVisageKernels"],
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageAU", "CVisageKernels"],
             // Patch responses and CNN layers: unoptimised they would make the debug test suite crawl.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "VisageLive",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU"]
+        ),
+        // Everything between a front end's options and its output: typed Codable jobs and results, run with a
+        // JobContext (models, cancellation, progress). The CLI and the server are thin layers over it.
+        .target(
+            name: "VisageJobs",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
+                           "VisageCLNF", "VisageLive", .product(name: "Logging", package: "swift-log")]
+        ),
+        // HTTP (Hummingbird): routing, storage, scheduling and security; no face processing.
+        .target(
+            name: "VisageServer",
+            dependencies: ["VisageCore", "VisageLive", "VisageJobs",
                            .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .executableTarget(
             name: "visage",
             dependencies: [
                 "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
-                "VisageCLNF", "VisageLive",
+                "VisageCLNF", "VisageLive", "VisageJobs", "VisageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,8 +128,9 @@ let package = Package(
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
-        .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia"]),
-        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive"]),
+        .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
+        .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU"]),
+        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -23,7 +23,7 @@ public final class AURecorder {
     }
 
     /// What one person looked like over the run (for plots and summaries).
-    public struct PersonSeries: Sendable {
+    public struct PersonSeries: Sendable, Codable {
         public var faceID: Int
         /// 1-based frame numbers of the person's rows.
         public var frames: [Int] = []
@@ -108,7 +108,7 @@ public final class AURecorder {
             nonisolated(unsafe) let workers = processors, people = faces.map { self.analyzers[$0.faceID]! }
             let inputs = faces
             let opts = options
-            let failures = FailureBox()
+            let failures = Locked<Error?>(nil)
             records.withUnsafeMutableBufferPointer { recordSlots in
                 results.withUnsafeMutableBufferPointer { resultSlots in
                     nonisolated(unsafe) let r = recordSlots, s = resultSlots
@@ -117,12 +117,12 @@ public final class AURecorder {
                             (r[i], s[i]) = try Self.features(of: inputs[i], worker: workers[i], analyzer: people[i], frame: frame,
                                                              index: index, timestamp: timestamp, options: opts, times: nil)
                         } catch {
-                            failures.record(error)
+                            failures.keepFirst(error)
                         }
                     }
                 }
             }
-            let failure = failures.first
+            let failure = failures.value
             if let failure { throw failure }
         }
 
@@ -259,12 +259,4 @@ public final class AURecorder {
         let xs = face.landmarks[0..<n], ys = face.landmarks[n..<2 * n]
         return (xs.max()! - xs.min()!) * (ys.max()! - ys.min()!)
     }
-}
-
-/// The first error of a parallel loop.
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: Error?
-    func record(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
-    var first: Error? { lock.lock(); defer { lock.unlock() }; return error }
 }

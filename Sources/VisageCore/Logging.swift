@@ -11,18 +11,14 @@ public enum VisageLog {
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var currentLevel: Logger.Level = .info
+    private static let currentLevel = Locked<Logger.Level>(.info)
 
     /// The level every Visage logger follows, changeable at run time (`--verbose`).
-    public static var level: Logger.Level {
-        lock.lock(); defer { lock.unlock() }
-        return currentLevel
-    }
+    public static var level: Logger.Level { currentLevel.value }
 
-    public static func setLevel(_ level: Logger.Level) {
-        lock.lock(); currentLevel = level; lock.unlock()
-    }
+    /// Changes the process-wide level. Only front ends (the command line, the server's settings) call this;
+    /// a component that wants a quieter logger sets that logger's own `logLevel`, which stays local.
+    public static func setLevel(_ level: Logger.Level) { currentLevel.set(level) }
 
     public static func logger(_ label: String) -> Logger { Logger(label: "visage.\(label)") }
 }
@@ -30,11 +26,13 @@ public enum VisageLog {
 /// "visage[runtime] info: message key=value" on stderr.
 public struct StderrLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    /// Follows `VisageLog.level`, so one switch changes every logger.
+    /// This logger's own level once set; until then it follows `VisageLog.level`, so one switch changes
+    /// every logger. Setting it never changes the other loggers.
     public var logLevel: Logger.Level {
-        get { VisageLog.level }
-        set { VisageLog.setLevel(newValue) }
+        get { ownLevel ?? VisageLog.level }
+        set { ownLevel = newValue }
     }
+    private var ownLevel: Logger.Level?
     private let label: String
 
     public init(label: String) { self.label = label }

@@ -120,4 +120,106 @@ public enum Platform {
         #endif
         return CommandLine.arguments.first.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? ""
     }
+
+    /// Resident set size of this process now, in bytes (not the peak).
+    public static var residentBytes: UInt64 {
+        #if os(Linux)
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1]) else { return 0 }
+        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        #elseif canImport(Darwin)
+        var info = mach_task_basic_info()
+        var count = mach_msg_type_number_t(MemoryLayout<mach_task_basic_info>.size / MemoryLayout<natural_t>.size)
+        let status = withUnsafeMutablePointer(to: &info) { pointer in
+            pointer.withMemoryRebound(to: integer_t.self, capacity: Int(count)) {
+                task_info(mach_task_self_, task_flavor_t(MACH_TASK_BASIC_INFO), $0, &count)
+            }
+        }
+        return status == KERN_SUCCESS ? UInt64(info.resident_size) : 0
+        #else
+        return 0
+        #endif
+    }
+
+    /// A video capture device the OS lists.
+    public struct CaptureDevice: Sendable, Equatable {
+        public let index: Int
+        public let path: String
+        public let label: String
+    }
+
+    /// Cameras the OS lists by name (Linux: /sys/class/video4linux). nil where the OS has no such list
+    /// (macOS): the caller then probes indexes by opening them.
+    public static func captureDevices(sysfs: String = "/sys/class/video4linux") -> [CaptureDevice]? {
+        #if os(Linux)
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: sysfs) else { return [] }
+        return entries.compactMap { entry -> CaptureDevice? in
+            guard entry.hasPrefix("video"), let n = Int(entry.dropFirst(5)) else { return nil }
+            let label = (try? String(contentsOfFile: "\(sysfs)/\(entry)/name", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unnamed"
+            return CaptureDevice(index: n, path: "/dev/\(entry)", label: label)
+        }.sorted { $0.index < $1.index }
+        #else
+        return nil
+        #endif
+    }
+
+    /// Whether this OS has virtual cameras fed through a v4l2loopback device (Linux only).
+    public static var hasV4L2Loopback: Bool {
+        #if os(Linux)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// Whether a window can be opened: on Linux a DISPLAY or WAYLAND_DISPLAY must be set; elsewhere there
+    /// is always a window server.
+    public static func hasDisplay(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        #if os(Linux)
+        return [environment["DISPLAY"], environment["WAYLAND_DISPLAY"]].contains { ($0 ?? "").isEmpty == false }
+        #else
+        return true
+        #endif
+    }
+
+    /// Whether `path` is a character device (a /dev/videoN node).
+    public static func isCharacterDevice(_ path: String) -> Bool? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (info.st_mode & S_IFMT) == S_IFCHR
+    }
+
+    /// How hot the machine runs: Linux: the hottest `/sys/class/thermal/thermal_zone*` against its first
+    /// passive (or hot) trip point, 90 °C when it has none; macOS: `ProcessInfo.thermalState` serious or critical.
+    public static func thermalState(root: String = "/sys/class/thermal") -> (throttled: Bool, summary: String) {
+        #if os(Linux)
+        func number(_ path: String) -> Double? {
+            (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        guard let zones = try? FileManager.default.contentsOfDirectory(atPath: root) else { return (false, "no thermal zones") }
+        var hottest: (name: String, celsius: Double, limit: Double)?
+        for zone in zones where zone.hasPrefix("thermal_zone") {
+            let dir = root + "/" + zone
+            guard let temp = number(dir + "/temp") else { continue }
+            var limit = 90_000.0
+            for k in 0..<8 {
+                guard let type = try? String(contentsOfFile: dir + "/trip_point_\(k)_type", encoding: .utf8) else { break }
+                let kind = type.trimmingCharacters(in: .whitespacesAndNewlines)
+                if kind == "passive" || kind == "hot", let t = number(dir + "/trip_point_\(k)_temp"), t > 0 { limit = t; break }
+            }
+            let name = (try? String(contentsOfFile: dir + "/type", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? zone
+            if hottest == nil || temp / limit > hottest!.celsius * 1000 / hottest!.limit {
+                hottest = (name, temp / 1000, limit / 1000)
+            }
+        }
+        guard let h = hottest else { return (false, "no thermal zones") }
+        return (h.celsius >= h.limit, String(format: "%@ %.0f °C (limit %.0f °C)", h.name, h.celsius, h.limit))
+        #else
+        let s = ProcessInfo.processInfo.thermalState
+        let names: [ProcessInfo.ThermalState: String] = [.nominal: "nominal", .fair: "fair", .serious: "serious", .critical: "critical"]
+        return (s == .serious || s == .critical, "thermal state \(names[s] ?? "unknown")")
+        #endif
+    }
 }

@@ -29,6 +29,8 @@ public enum VisageError: Error, CustomStringConvertible, Equatable, Sendable {
     case openCV(String)
     /// The user pressed Ctrl-C (or the process got SIGTERM); partial outputs were discarded.
     case interrupted
+    /// The job was cancelled (by a client, or because the process is stopping); partial outputs were discarded.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -48,13 +50,14 @@ public enum VisageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidModel(let path, let reason): return "\(path) is not a usable ONNX model: \(reason)"
         case .modelNotInstalled(let id, let hint): return "model '\(id)' is not installed: \(hint)"
         case .licenseNotAccepted(let id, let license):
-            return "model '\(id)' is under a licence you must accept first (\(license)); rerun with --accept-license or set VISAGE_ACCEPT_LICENSES=1"
+            return "model '\(id)' is under a licence you must accept first (\(license)); accept it when installing, or set VISAGE_ACCEPT_LICENSES=1"
         case .downloadFailed(let url, let reason): return "download of \(url) failed: \(reason)"
         case .runtimeUnavailable(let reason): return "ONNX Runtime is not available: \(reason)"
         case .runtime(let message): return "ONNX Runtime: \(message)"
         case .invalidArgument(let message): return message
         case .openCV(let message): return message
         case .interrupted: return "interrupted; no partial output was left behind"
+        case .cancelled: return "cancelled; no partial output was left behind"
         }
     }
 }

@@ -19,15 +19,6 @@ public final class FaceTrackingStage: @unchecked Sendable {
                                     options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery))
     }
 
-    /// Detector and landmark models from the store, the detector at `side` px.
-    public static func make(detector model: String, side: Int, detectEvery: Int, store: ModelStore, config: SessionConfig) throws -> FaceTrackingStage {
-        let switchable = try SwitchableDetector(side: side) { side in
-            try DetectorFactory.make(model: model, store: store, options: DetectionOptions(maxInputSide: side), config: config)
-        }
-        return try FaceTrackingStage(detector: switchable, landmarker: try PFLDLandmarker.make(store: store, config: config),
-                                     detectEvery: detectEvery)
-    }
-
     public func analyze(_ frame: Image, settings: QualitySettings) throws -> [AnalyzedFace] {
         if analyzer.options.detectEvery != settings.detectEvery { analyzer.setDetectEvery(settings.detectEvery) }
         try detector.use(side: settings.detectorSide)
@@ -43,14 +34,16 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
     public let swapper: FaceSwapEngine?
     public let au: AURecorder?
     public let manyFaces: Bool
+    /// Draw the visible "AI-altered" mark on swapped frames.
+    public let watermark: Bool
     public let name: String
-    private var auFailed = false
 
-    public init(tracking: FaceTrackingStage, swapper: FaceSwapEngine?, au: AURecorder?, manyFaces: Bool) {
+    public init(tracking: FaceTrackingStage, swapper: FaceSwapEngine?, au: AURecorder?, manyFaces: Bool, watermark: Bool = false) {
         self.tracking = tracking
         self.swapper = swapper
         self.au = au
         self.manyFaces = manyFaces
+        self.watermark = watermark
         var parts: [String] = []
         if au != nil { parts.append("AUs") }
         if let swapper { parts.append(swapper.isNeural ? "inswapper swap" : "landmark swap") }
@@ -75,14 +68,15 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
         if chosen.count > 1 && Self.apart(chosen.map(\.box)) && swapper.options.mouthMask == 0 {
             // Faces far enough apart touch disjoint pixels: swap them at the same time.
             let image = frame.image
-            let errors = ErrorBox()
+            let errors = Locked<Error?>(nil)
             DispatchQueue.concurrentPerform(iterations: chosen.count) { k in
-                do { try swapper.swap(chosen[k], in: image) } catch { errors.set(error) }
+                do { try swapper.swap(chosen[k], in: image) } catch { errors.keepFirst(error) }
             }
-            if let error = errors.error { throw error }
+            if let error = errors.value { throw error }
         } else {
             for face in chosen { try swapper.swap(face, in: frame.image) }
         }
+        if watermark { SyntheticMediaMark.draw(on: frame.image) }
     }
 
     /// Boxes grown by half their size do not overlap (the swappers' blend regions stay inside).
@@ -96,10 +90,4 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
 
     public func finish() throws { _ = try au?.finish() }
     public func abandon() { au?.abandon() }
-}
-
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: Error?
-    func set(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
 }

@@ -1,6 +1,7 @@
 import VisageCore
 
-/// Failures of the live pipeline a user can act on; the CLI prints `description` as one line.
+/// Failures of the live pipeline a user can act on, in words that suit every front end (the command line
+/// adds its flags to them).
 public enum LiveError: Error, CustomStringConvertible, Equatable, Sendable {
     case badArgument(String)
     /// The camera index or device does not exist; `found` lists what does.
@@ -13,9 +14,9 @@ public enum LiveError: Error, CustomStringConvertible, Equatable, Sendable {
         case .badArgument(let message): return message
         case .cameraNotFound(let requested, let found):
             let list = found.isEmpty ? "no cameras were found" : "cameras found: " + found.joined(separator: "; ")
-            return "camera \(requested) does not exist (\(list)); see `visage live --list-cameras`"
+            return "camera \(requested) does not exist (\(list))"
         case .portInUse(let port, let reason):
-            return "cannot serve the stream on port \(port): \(reason); choose another port (e.g. --stream :\(port + 1))"
+            return "cannot serve the stream on port \(port): \(reason); choose another port"
         case .outputUnavailable(let what, let reason): return "\(what): \(reason)"
         }
     }

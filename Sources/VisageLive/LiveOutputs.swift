@@ -34,26 +34,32 @@ public final class RecordingOutput: LiveOutput {
     public func cancel() { writer.cancel() }
 }
 
-/// `--stream :PORT`: JPEG-encodes frames for the MJPEG server, only when someone watches (and
-/// one frame in ten otherwise, so `/frame.jpg` stays fresh).
+/// Frames for viewers over the network (the server's MJPEG route, WebSocket sessions): JPEG-encodes
+/// frames, each carrying the synthetic-media label when the output is altered, only when someone watches
+/// (and one frame in ten otherwise, so the latest frame stays fresh).
 public final class StreamOutput: LiveOutput {
-    public let server: MJPEGServer
+    public let publisher: LiveFramePublisher
     public let quality: Int
-    public var name: String { "stream http://\(server.host == "0.0.0.0" ? "localhost" : server.host):\(server.port)/" }
+    /// The synthetic-media label embedded in every JPEG (a COM segment), nil for unaltered frames.
+    public let label: String?
+    public let name: String
     private var written = 0
 
-    public init(server: MJPEGServer, quality: Int = 80) {
-        self.server = server
+    public init(publisher: LiveFramePublisher, name: String = "stream", quality: Int = 80, label: String? = nil) {
+        self.publisher = publisher
+        self.name = name
         self.quality = quality
+        self.label = label
     }
 
     public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
         defer { done(); written += 1 }
-        guard server.clientCount > 0 || written % 10 == 0 else { return }
-        server.publish(jpeg: try ImageIO.encode(frame, format: "jpg", quality: quality))
+        guard publisher.subscriberCount > 0 || written % 10 == 0 else { return }
+        let jpeg = try ImageIO.encode(frame, format: "jpg", quality: quality)
+        publisher.publish(label.map { SyntheticMediaLabel.embed($0, in: jpeg) } ?? jpeg)
     }
 
-    public func finish() throws { server.stop() }
+    public func finish() throws { publisher.finish() }
 }
 
 /// `--virtual-camera /dev/videoN`: a v4l2loopback device fed by ffmpeg, so OBS, Zoom and browsers
@@ -66,27 +72,27 @@ public final class VirtualCameraOutput: LiveOutput {
 
     public init(device: String, width: Int, height: Int, fps: Double) throws {
         self.device = device
-        #if os(Linux)
+        guard Platform.hasV4L2Loopback else {
+            throw LiveError.outputUnavailable(what: "virtual camera", reason: "a virtual camera is not supported on this OS yet (it needs a CoreMediaIO camera extension on macOS); stream the output over HTTP and add it to OBS as a media source instead")
+        }
         try Self.check(device: device)
         guard let ffmpeg = VideoWriter.tool("ffmpeg") else {
-            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "ffmpeg not found on PATH (apt install ffmpeg)")
+            throw LiveError.outputUnavailable(what: "virtual camera \(device)", reason: "ffmpeg not found on PATH (apt install ffmpeg)")
         }
         pipe = try RawFramePipe(program: ffmpeg, arguments: ["-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
                                                              "-s", "\(width)x\(height)", "-r", String(fps > 0 ? fps : 30), "-i", "-",
                                                              "-f", "v4l2", "-pix_fmt", "yuv420p", device])
-        #else
-        throw LiveError.outputUnavailable(what: "--virtual-camera", reason: "a virtual camera is not supported on macOS yet (it needs a CoreMediaIO camera extension); use --stream :8090 with OBS's media source")
-        #endif
     }
 
     /// The device must exist and be a v4l2loopback character device.
     static func check(device: String) throws {
-        var info = stat()
-        guard stat(device, &info) == 0 else {
-            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "the device does not exist; load v4l2loopback first: sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback video_nr=\(device.filter(\.isNumber)) card_label=Visage exclusive_caps=1")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFCHR else {
-            throw LiveError.outputUnavailable(what: "--virtual-camera \(device)", reason: "not a video device (expected /dev/videoN made by v4l2loopback)")
+        switch Platform.isCharacterDevice(device) {
+        case nil:
+            throw LiveError.outputUnavailable(what: "virtual camera \(device)", reason: "the device does not exist; load v4l2loopback first: sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback video_nr=\(device.filter(\.isNumber)) card_label=Visage exclusive_caps=1")
+        case false?:
+            throw LiveError.outputUnavailable(what: "virtual camera \(device)", reason: "not a video device (expected /dev/videoN made by v4l2loopback)")
+        case true?:
+            return
         }
     }
 
@@ -110,14 +116,11 @@ public final class PreviewOutput: LiveOutput {
     private let log = VisageLog.logger("live")
 
     public init(width: Int, height: Int, fps: Double, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        #if os(Linux)
-        let display = [environment["DISPLAY"], environment["WAYLAND_DISPLAY"]].compactMap { $0 }.first { !$0.isEmpty }
-        guard display != nil else {
-            throw LiveError.outputUnavailable(what: "--preview", reason: "no display (DISPLAY and WAYLAND_DISPLAY are not set); use --stream :8090 and open http://localhost:8090/ in a browser")
+        guard Platform.hasDisplay(environment: environment) else {
+            throw LiveError.outputUnavailable(what: "preview window", reason: "no display (DISPLAY and WAYLAND_DISPLAY are not set); stream the output over HTTP and open it in a browser instead")
         }
-        #endif
         guard let ffplay = VideoWriter.tool("ffplay") else {
-            throw LiveError.outputUnavailable(what: "--preview", reason: "ffplay (part of FFmpeg) not found on PATH; install ffmpeg, or use --stream :8090")
+            throw LiveError.outputUnavailable(what: "preview window", reason: "ffplay (part of FFmpeg) not found on PATH; install ffmpeg, or stream the output over HTTP instead")
         }
         // A helper that exits (window closed) ends that output, not the run.
         pipe = try RawFramePipe(program: ffplay, arguments: ["-hide_banner", "-loglevel", "error", "-window_title", "visage live",

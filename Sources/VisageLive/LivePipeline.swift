@@ -84,15 +84,15 @@ public final class LivePipeline: @unchecked Sendable {
     private let settings: SharedSettings
     private let pools: PoolSet
     private let outputPool: FramePool
-    private let stopFlag = StopFlag()
-    private let errors = ErrorBox()
+    private let stopFlag = Locked<String?>(nil)
+    private let errors = Locked<Error?>(nil)
     private let shouldStop: @Sendable () -> Bool
     private let onStats: ((LiveStats.Snapshot) -> Void)?
     // Capture-thread counters, read after the threads have finished.
     private var captured = 0, skipped = 0, poolMisses = 0
 
     public init(source: LiveSource, work: LiveWork, outputs: [LiveOutput], configuration: LiveConfiguration,
-                shouldStop: @escaping @Sendable () -> Bool = { Interrupt.requested }, onStats: ((LiveStats.Snapshot) -> Void)? = nil) {
+                shouldStop: @escaping @Sendable () -> Bool = { false }, onStats: ((LiveStats.Snapshot) -> Void)? = nil) {
         self.source = source
         self.work = work
         self.outputs = outputs
@@ -124,12 +124,12 @@ public final class LivePipeline: @unchecked Sendable {
         var ending = "source ended"
         var lastStats = stats.start
         var lastMemory = stats.start
-        if configuration.memorySampleInterval > 0 { report.memory.append((0, ResidentMemory.megabytes)) }
+        if configuration.memorySampleInterval > 0 { report.memory.append((0, Double(Platform.residentBytes) / 1_048_576)) }
 
         let emit: (LiveFrame) -> Void = { [self] frame in
             if let max = configuration.maxFrames, stats.frames >= max { recycle(frame.image); return }   // in flight past the limit
             let t0 = DispatchTime.now().uptimeNanoseconds
-            do { try output(frame) } catch { errors.set(error); stopFlag.set("error") }
+            do { try output(frame) } catch { errors.keepFirst(error); stopFlag.keepFirst("error") }
             let now = DispatchTime.now().uptimeNanoseconds
             stats.record(frame, outputMs: Double(now - t0) / 1e6, at: now)
             if configuration.recordNumbers { report.numbers.append(frame.number) }
@@ -138,15 +138,15 @@ public final class LivePipeline: @unchecked Sendable {
                let changed = controller.evaluate(stats.load(sourceFPS: source.isLive ? source.fps : 0), frame: frame.number, seconds: seconds) {
                 settings.current = changed
             }
-            if let max = configuration.maxFrames, stats.frames >= max { stopFlag.set("frame limit") }
-            if let d = configuration.duration, seconds >= d { stopFlag.set("duration") }
+            if let max = configuration.maxFrames, stats.frames >= max { stopFlag.keepFirst("frame limit") }
+            if let d = configuration.duration, seconds >= d { stopFlag.keepFirst("duration") }
             if Double(now - lastStats) / 1e9 >= configuration.statsInterval {
                 lastStats = now
                 onStats?(snapshot(stats, capture: capture, seconds: seconds))
             }
             if configuration.memorySampleInterval > 0, Double(now - lastMemory) / 1e9 >= configuration.memorySampleInterval {
                 lastMemory = now
-                report.memory.append((seconds, ResidentMemory.megabytes))
+                report.memory.append((seconds, Double(Platform.residentBytes) / 1_048_576))
             }
         }
 
@@ -167,9 +167,9 @@ public final class LivePipeline: @unchecked Sendable {
             ]
             while let frame = toOutput.pop() {
                 emit(frame)
-                if stopFlag.reason == "error" { break }
+                if stopFlag.value == "error" { break }
             }
-            if stopFlag.reason == "error" {
+            if stopFlag.value == "error" {
                 for q in [toDetect, toProcess, toOutput] { for f in q.cancel() { pools.recycle(f.image) } }
             }
             for t in threads { t.wait() }
@@ -187,25 +187,25 @@ public final class LivePipeline: @unchecked Sendable {
                     now = DispatchTime.now().uptimeNanoseconds
                     f.processMs = Double(now - t) / 1e6
                 } catch {
-                    errors.set(error); stopFlag.set("error"); pools.recycle(f.image); break
+                    errors.keepFirst(error); stopFlag.keepFirst("error"); pools.recycle(f.image); break
                 }
                 emit(f)
-                if stopFlag.reason == "error" { break }
+                if stopFlag.value == "error" { break }
             }
         }
-        ending = stopFlag.reason ?? ending
+        ending = stopFlag.value ?? ending
 
         // Finish everything that holds a file, even after an error or Ctrl-C.
         var finishError: Error?
         for o in outputs {
             do { try o.finish() } catch { if finishError == nil { finishError = error } }
         }
-        if errors.error == nil {
+        if errors.value == nil {
             do { if configuration.finishesWork { try work.finish() } } catch { finishError = finishError ?? error }
         } else {
             work.abandon()
         }
-        if let error = errors.error { throw error }
+        if let error = errors.value { throw error }
         if let finishError { throw finishError }
 
         report.captured = capture.captured
@@ -221,7 +221,7 @@ public final class LivePipeline: @unchecked Sendable {
         report.finalSettings = controller.settings
         report.poolBuffers = pools.created + outputPool.created
         report.ending = ending
-        if configuration.memorySampleInterval > 0 { report.memory.append((report.seconds, ResidentMemory.megabytes)) }
+        if configuration.memorySampleInterval > 0 { report.memory.append((report.seconds, Double(Platform.residentBytes) / 1_048_576)) }
         return report
     }
 
@@ -229,7 +229,7 @@ public final class LivePipeline: @unchecked Sendable {
         LiveStats.Snapshot(seconds: seconds, frames: stats.frames, fps: stats.movingFPS, load: stats.load(sourceFPS: source.fps),
                            latencyMs: stats.recentLatencyMs, dropped: (capture.queue?.dropped ?? 0) + capture.poolMisses,
                            skipped: capture.skipped, settings: settings.current, decisions: controller.decisions.count,
-                           residentMB: ResidentMemory.megabytes)
+                           residentMB: Double(Platform.residentBytes) / 1_048_576)
     }
 
     /// One middle stage: frames in order from `input`, `body` on each, on to `output`.
@@ -239,8 +239,8 @@ public final class LivePipeline: @unchecked Sendable {
         while var frame = input.pop() {
             let t = DispatchTime.now().uptimeNanoseconds
             do { try body(&frame) } catch {
-                errors.set(error)
-                stopFlag.set("error")
+                errors.keepFirst(error)
+                stopFlag.keepFirst("error")
                 pools.recycle(frame.image)
                 for f in input.cancel() { pools.recycle(f.image) }
                 return
@@ -275,9 +275,9 @@ public final class LivePipeline: @unchecked Sendable {
         outputPool.recycle(image)
     }
 
-    fileprivate var stopReason: String? { stopFlag.reason }
-    fileprivate func requestStop(_ why: String) { stopFlag.set(why) }
-    fileprivate func fail(_ error: Error) { errors.set(error); stopFlag.set("error") }
+    fileprivate var stopReason: String? { stopFlag.value }
+    fileprivate func requestStop(_ why: String) { stopFlag.keepFirst(why) }
+    fileprivate func fail(_ error: Error) { errors.keepFirst(error); stopFlag.keepFirst("error") }
     fileprivate var currentSettings: QualitySettings { settings.current }
     fileprivate func pool(for scale: Double) -> FramePool { pools.pool(scale: scale) }
     fileprivate var interrupted: Bool { shouldStop() }
@@ -381,52 +381,42 @@ private final class CaptureStage: @unchecked Sendable {
 /// stays that of one pool however often the scale changes.
 final class PoolSet: @unchecked Sendable {
     let width: Int, height: Int, capacity: Int
-    private let lock = NSLock()
-    private var current: FramePool?
-    private var createdBefore = 0
+    private let state = Locked<(current: FramePool?, createdBefore: Int)>((nil, 0))
     init(width: Int, height: Int, capacity: Int) { self.width = width; self.height = height; self.capacity = capacity }
 
     func pool(scale: Double) -> FramePool {
         let w = max(2, Int(Double(width) * scale) / 2 * 2), h = max(2, Int(Double(height) * scale) / 2 * 2)
-        lock.lock(); defer { lock.unlock() }
-        if let p = current, p.width == w { return p }
-        if let p = current {
-            createdBefore += p.created
-            p.drain()
+        return state.withLock { s in
+            if let p = s.current, p.width == w { return p }
+            if let p = s.current {
+                s.createdBefore += p.created
+                p.drain()
+            }
+            let p = FramePool(width: w, height: h, capacity: capacity)
+            s.current = p
+            return p
         }
-        let p = FramePool(width: w, height: h, capacity: capacity)
-        current = p
-        return p
     }
 
     func recycle(_ image: Image) {
-        lock.lock(); let p = current; lock.unlock()
         // Buffers of retired pools (another size) are not kept: they are freed here.
-        if let p, p.width == image.width { p.recycle(image) }
+        if let p = state.value.current, p.width == image.width { p.recycle(image) }
     }
 
-    var created: Int { lock.lock(); defer { lock.unlock() }; return createdBefore + (current?.created ?? 0) }
+    var created: Int { state.withLock { $0.createdBefore + ($0.current?.created ?? 0) } }
 }
 
 /// Calls `body` when `done` has been called `count` times.
 final class FrameRelease: @unchecked Sendable {
-    private let lock = NSLock()
-    private var remaining: Int
+    private let remaining: Locked<Int>
     private let body: @Sendable () -> Void
-    init(count: Int, body: @escaping @Sendable () -> Void) { remaining = count; self.body = body }
+    init(count: Int, body: @escaping @Sendable () -> Void) { remaining = Locked(count); self.body = body }
     var done: @Sendable () -> Void {
         { [self] in
-            lock.lock(); remaining -= 1; let last = remaining == 0; lock.unlock()
+            let last = remaining.withLock { r in r -= 1; return r == 0 }
             if last { body() }
         }
     }
-}
-
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var why: String?
-    func set(_ reason: String) { lock.lock(); if why == nil { why = reason }; lock.unlock() }
-    var reason: String? { lock.lock(); defer { lock.unlock() }; return why }
 }
 
 final class Joinable: @unchecked Sendable {

@@ -139,11 +139,9 @@ public final class CameraSource: LiveSource {
 
     public init(index: Int, width: Int, height: Int, fps: Double) throws {
         let found = CameraDiscovery.list()
-        #if os(Linux)
-        if !found.contains(where: { $0.index == index }) {
+        if CameraDiscovery.osListsDevices, !found.contains(where: { $0.index == index }) {
             throw LiveError.cameraNotFound(requested: "\(index)", found: found.map(\.description))
         }
-        #endif
         do {
             reader = try VideoReader(camera: index, width: width, height: height, fps: fps)
         } catch {
@@ -183,20 +181,17 @@ public enum CameraDiscovery {
     }
 
     public static func list(sysfs: String = "/sys/class/video4linux") -> [Camera] {
-        #if os(Linux)
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: sysfs) else { return [] }
-        return entries.compactMap { entry -> Camera? in
-            guard entry.hasPrefix("video"), let n = Int(entry.dropFirst(5)) else { return nil }
-            let label = (try? String(contentsOfFile: "\(sysfs)/\(entry)/name", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unnamed"
-            return Camera(index: n, device: "/dev/\(entry)", label: label)
-        }.sorted { $0.index < $1.index }
-        #else
+        if let devices = Platform.captureDevices(sysfs: sysfs) {
+            return devices.map { Camera(index: $0.index, device: $0.path, label: $0.label) }
+        }
+        // No device list on this OS: the indexes that open are the cameras.
         return (0..<4).compactMap { i in
             (try? VideoReader(camera: i)).map { Camera(index: i, device: "camera \(i)", label: "\($0.width)x\($0.height)") }
         }
-        #endif
     }
+
+    /// Whether the OS lists its cameras (then an index that is not listed is refused before opening it).
+    public static var osListsDevices: Bool { Platform.captureDevices() != nil }
 
     /// "2" or "/dev/video2" → 2; nil for anything else (a file path).
     public static func index(of argument: String) -> Int? {

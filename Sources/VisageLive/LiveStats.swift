@@ -4,7 +4,7 @@ import VisageCore
 /// What the pipeline did, measured on the output thread: a 30-frame moving average for the live
 /// stats line and the controller, and run totals (latencies, stage means) for the report.
 public final class LiveStats: @unchecked Sendable {
-    public struct Snapshot: Sendable {
+    public struct Snapshot: Sendable, Encodable {
         public var seconds: Double
         public var frames: Int
         /// 30-frame moving average.
@@ -22,11 +22,28 @@ public final class LiveStats: @unchecked Sendable {
                    fps, load.capture, load.detect, load.process, load.output, latencyMs, dropped, skipped, settings.description)
         }
 
-        public var json: [String: Any] {
-            ["t": r(seconds), "frames": frames, "fps": r(fps), "latency_ms": r(latencyMs), "dropped": dropped, "skipped": skipped,
-             "stage_ms": ["capture": r(load.capture), "detect": r(load.detect), "process": r(load.process), "output": r(load.output)],
-             "detect_every": settings.detectEvery, "detector_side": settings.detectorSide, "scale": settings.scale, "skip": settings.skip,
-             "decisions": decisions, "rss_mb": r(residentMB)]
+        enum CodingKeys: String, CodingKey {
+            case t, frames, fps, dropped, skipped, scale, skip, decisions
+            case latencyMs = "latency_ms", stageMs = "stage_ms", detectEvery = "detect_every", detectorSide = "detector_side", rssMB = "rss_mb"
+        }
+
+        /// The stats line as JSON (`--stats-json`, the server's live stats messages), values to 0.01.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(r(seconds), forKey: .t)
+            try c.encode(frames, forKey: .frames)
+            try c.encode(r(fps), forKey: .fps)
+            try c.encode(r(latencyMs), forKey: .latencyMs)
+            try c.encode(dropped, forKey: .dropped)
+            try c.encode(skipped, forKey: .skipped)
+            try c.encode(["capture": r(load.capture), "detect": r(load.detect), "process": r(load.process), "output": r(load.output)],
+                         forKey: .stageMs)
+            try c.encode(settings.detectEvery, forKey: .detectEvery)
+            try c.encode(settings.detectorSide, forKey: .detectorSide)
+            try c.encode(settings.scale, forKey: .scale)
+            try c.encode(settings.skip, forKey: .skip)
+            try c.encode(decisions, forKey: .decisions)
+            try c.encode(r(residentMB), forKey: .rssMB)
         }
 
         private func r(_ v: Double) -> Double { (v * 100).rounded() / 100 }
@@ -101,20 +118,4 @@ public final class LiveStats: @unchecked Sendable {
         let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
         return sorted[min(max(rank, 0), sorted.count - 1)]
     }
-}
-
-/// This process's memory now (not the peak): the soak benchmark's flat-memory check.
-public enum ResidentMemory {
-    public static var bytes: UInt64 {
-        #if os(Linux)
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = UInt64(fields[1]) else { return 0 }
-        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
-        #else
-        return Platform.peakResidentBytes
-        #endif
-    }
-
-    public static var megabytes: Double { Double(bytes) / 1_048_576 }
 }

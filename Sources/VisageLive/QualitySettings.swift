@@ -1,4 +1,5 @@
 import Foundation
+import VisageCore
 
 /// The knobs the adaptive controller turns, in the order it turns them when the pipeline falls
 /// behind: detect less often, give the detector a smaller input, process smaller frames, and
@@ -55,11 +56,10 @@ public struct QualitySettings: Sendable, Equatable, CustomStringConvertible {
 /// The settings in force, shared between the controller (output thread) and the stages that
 /// apply them (capture: scale and skip; detection: interval and detector size).
 public final class SharedSettings: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: QualitySettings
-    public init(_ value: QualitySettings) { self.value = value }
+    private let value: Locked<QualitySettings>
+    public init(_ value: QualitySettings) { self.value = Locked(value) }
     public var current: QualitySettings {
-        get { lock.lock(); defer { lock.unlock() }; return value }
-        set { lock.lock(); value = newValue; lock.unlock() }
+        get { value.value }
+        set { value.set(newValue) }
     }
 }

@@ -237,13 +237,10 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<C
 
 /// Logs each decision once per process, however many sessions make it.
 public enum DecisionLog {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var seen = Set<String>()
+    private static let seen = Locked(Set<String>())
 
     public static func once(_ logger: Logger, _ message: String, level: Logger.Level = .info) {
-        lock.lock()
-        let isNew = seen.insert(message).inserted
-        lock.unlock()
+        let isNew = seen.withLock { $0.insert(message).inserted }
         if isNew { logger.log(level: level, "\(message)") }
     }
 }

@@ -50,10 +50,12 @@ public final class FaceSwapEngine: @unchecked Sendable {
         let before = options.mouthMask > 0 ? frame.copy() : nil
         if let (model, latent) = neural {
             let swapped = try model.swapCrop(frame, targetKeypoints: face.keypoints, latent: latent, times: times)
-            if options.colorCorrection { try FaceRetouch.matchColour(of: swapped.crop, to: swapped.aligned) }
-            try FaceRetouch.sharpen(swapped.crop, amount: options.sharpen)
+            if options.colorCorrection { try times.measure("colour") { try FaceRetouch.matchColour(of: swapped.crop, to: swapped.aligned) } }
+            if options.sharpen > 0 { try times.measure("sharpen") { try FaceRetouch.sharpen(swapped.crop, amount: options.sharpen) } }
             try INSwapperPasteBack.paste(swapped.crop, into: frame, transform: swapped.transform, opacity: options.opacity, times: times)
-            if let before, let l = face.landmarks { try FaceRetouch.restoreMouth(from: before, into: frame, landmarks: l, scale: options.mouthMask) }
+            if let before, let l = face.landmarks {
+                try times.measure("mouth") { try FaceRetouch.restoreMouth(from: before, into: frame, landmarks: l, scale: options.mouthMask) }
+            }
         } else if let l = face.landmarks {
             try landmarkSwapper.swap(source: source, sourceLandmarks: sourceLandmarks, into: frame, targetLandmarks: l, times: times)
         }

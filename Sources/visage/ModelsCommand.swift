@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VisageCore
+import VisageJobs
 import VisageRuntime
 
 struct Models: ParsableCommand {
@@ -13,21 +14,19 @@ struct Models: ParsableCommand {
         @Flag(help: "Print JSON on stdout.") var json = false
 
         func run() throws {
-            let store = ModelStore()
-            let rows = ModelCatalog.all.map { e -> [String: Any] in
-                ["id": e.id, "task": e.task.rawValue, "size": e.totalSize, "files": e.files.count, "license": e.license,
-                 "non_commercial": e.nonCommercial, "requires_acceptance": e.requiresAcceptance,
-                 "installed": store.isInstalled(e), "urls": e.files.count == 1 ? e.files[0].urls : [e.files[0].urls.first ?? ""],
-                 "io": e.io]
-            }
-            if json { try JSONOutput.print(["directory": store.root.path, "models": rows]); return }
-            print("Models (cache: \(store.root.path))")
-            for e in ModelCatalog.all {
-                let mark = store.isInstalled(e) ? "installed" : "-"
+            let listing = ModelListing.collect(store: ModelStore())
+            if json { try Output.json(listing); return }
+            print("Models (cache: \(listing.directory))")
+            for e in listing.models {
                 let note = e.requiresAcceptance ? " [licence must be accepted]" : e.nonCommercial ? " [non-commercial]" : ""
-                print(String(format: "  %-24@ %-14@ %10@  %@%@", e.id as NSString, e.task.rawValue as NSString,
-                             ByteFormatCLI.string(e.totalSize) as NSString, mark as NSString, note as NSString))
+                print(String(format: "  %-24@ %-14@ %10@  %@%@", e.id as NSString, e.task as NSString, Self.size(e.size) as NSString,
+                             (e.installed ? "installed" : "-") as NSString, note as NSString))
             }
+        }
+
+        static func size(_ bytes: Int64) -> String {
+            let b = Double(bytes)
+            return b >= 1_048_576 ? String(format: "%.1f MB", b / 1_048_576) : String(format: "%.0f KB", b / 1024)
         }
     }
 
@@ -79,15 +78,6 @@ struct Models: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the path of an installed model's main file.")
         @Argument var id: String
 
-        func run() throws {
-            print(try ModelStore().path(for: id, install: false))
-        }
-    }
-}
-
-enum ByteFormatCLI {
-    static func string(_ bytes: Int64) -> String {
-        let b = Double(bytes)
-        return b >= 1_048_576 ? String(format: "%.1f MB", b / 1_048_576) : String(format: "%.0f KB", b / 1024)
+        func run() throws { print(try ModelStore().path(for: id)) }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import VisageCore
+import VisageJobs
 import VisageRuntime
 
 struct Visage: ParsableCommand {
@@ -13,15 +13,11 @@ struct Visage: ParsableCommand {
     )
 }
 
-enum VisageVersion {
-    static let string = "0.1.0"
-}
-
-/// Options every command that runs a model shares.
+/// Options every command that runs a model shares, and the job context they make.
 struct RuntimeOptions: ParsableArguments {
     @Option(name: [.customLong("accelerator"), .customLong("execution-provider")],
             help: "auto | cpu | cuda | tensorrt | coreml (default: $VISAGE_ACCELERATOR or auto)")
-    var accelerator: String?
+    var accelerator: Accelerator?
 
     @Option(help: "Threads per model (0: one per core).")
     var threads: Int = 0
@@ -29,48 +25,59 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log every decision (debug level).")
     var verbose = false
 
+    func validate() throws {
+        try parseCheck { try OptionRules.check("threads", threads, in: OptionRules.threads) }
+    }
+
     func sessionConfig() throws -> SessionConfig {
         var config = try SessionConfig.fromEnvironment()
-        if let accelerator {
-            guard let value = Accelerator(rawValue: accelerator.lowercased()) else {
-                throw VisageError.invalidArgument("--accelerator \(accelerator) is not one of \(Accelerator.allCases.map(\.rawValue).joined(separator: "|"))")
-            }
-            config.accelerator = value
-        }
-        guard threads >= 0 else { throw VisageError.invalidArgument("--threads must be >= 0") }
+        if let accelerator { config.accelerator = accelerator }
         config.intraOpThreads = threads
         return config
     }
-}
 
-/// The one-line startup banner: where we run and on what.
-enum Banner {
-    static func line(plan: AcceleratorPlan, library: ORTLibrary) -> String {
-        "visage \(VisageVersion.string) · \(Platform.osDescription) · \(Platform.cpuModel) (\(Platform.logicalCores) cores) · ONNX Runtime \(library.version) · providers: \(plan.summary) (\(plan.reason))"
-    }
-
-    static func print(plan: AcceleratorPlan) {
-        guard let library = try? ORTLibrary.shared() else { return }
-        FileHandle.standardError.write(Data((line(plan: plan, library: library) + "\n").utf8))
+    /// The job context of this command: its models, settings, the process's Ctrl-C token and a progress
+    /// line on stderr.
+    func context(store: ModelStore = ModelStore()) throws -> JobContext {
+        if verbose { VisageLog.setLevel(.debug) }
+        return JobContext(store: store, session: try sessionConfig(), cancellation: SignalCancellation.token,
+                          progress: TerminalProgress.sink())
     }
 }
 
-enum JSONOutput {
-    static func print(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+/// Runs a job the command-line way: check its options and files, install the models it needs (with a
+/// progress bar), say where it runs, then run it with the command's context.
+enum CLIJob {
+    /// The context to run `job` in, once it is ready to run.
+    static func prepare<J: VisageJob>(_ job: J, runtime: RuntimeOptions, banner: Bool = true) throws -> JobContext {
+        let context = try runtime.context()
+        try job.validate()
+        try prepare(job.requiredModels, context: context, banner: banner)
+        return context
     }
 
-    /// One compact JSON object per line (JSON Lines), flushed as it goes.
-    static func printLine(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+    static func run<J: VisageJob>(_ job: J, runtime: RuntimeOptions) throws -> J.Result {
+        try job.run(in: try prepare(job, runtime: runtime))
     }
 
-    static func round(_ value: Float, _ places: Int = 2) -> Double {
-        let p = pow(10.0, Double(places))
-        return (Double(value) * p).rounded() / p
+    /// Installs the models (bench jobs, which are not `VisageJob`s) and prints the banner.
+    static func prepare(_ models: [String], context: JobContext, banner: Bool = true) throws {
+        try RequiredModels.install(models, store: context.store, progress: true)
+        if banner { Output.banner(context) }
     }
+}
+
+extension Accelerator: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension Swapper: ExpressibleByArgument {}
+extension AULandmarks: ExpressibleByArgument {}
+extension LiveModeName: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension BenchLiveJob.Workload: ExpressibleByArgument {}
+
+/// Library checks of option values, as ArgumentParser validation errors (usage text included).
+func parseCheck(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as VisageError { throw ValidationError(error.description) }
 }

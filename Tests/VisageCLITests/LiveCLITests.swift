@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VisageLive
+import VisageServer
 import VisageMedia
 
 @Suite struct LiveCLITests {

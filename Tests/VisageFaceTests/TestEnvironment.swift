@@ -17,7 +17,9 @@ enum TestEnvironment {
     /// installing fails with ModelStore's message that names the missing mirror/network.
     static let store: ModelStore = {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("visage-test-models-\(ProcessInfo.processInfo.processIdentifier)")
-        return ModelStore(root: root)
+        var store = ModelStore(root: root)
+        store.installsMissing = true
+        return store
     }()
 }
 

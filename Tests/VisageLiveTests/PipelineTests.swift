@@ -3,6 +3,7 @@ import Testing
 import VisageCore
 import VisageMedia
 @testable import VisageLive
+import VisageServer
 
 @Suite struct PipelineTests {
     /// A camera unplugged mid-run: the run ends cleanly, frames in flight are drained, the
@@ -35,18 +36,19 @@ import VisageMedia
     }
 
     @Test func streamServesFramesAndRefusesABusyPort() throws {
-        let server = try MJPEGServer(host: "127.0.0.1", port: 0)
+        let frames = LiveFramePublisher()
+        let server = try MJPEGServer(publisher: frames, host: "127.0.0.1", port: 0)
         defer { server.stop() }
         #expect(server.port > 0)
-        #expect(throws: LiveError.self) { _ = try MJPEGServer(host: "127.0.0.1", port: server.port) }
-        do { _ = try MJPEGServer(host: "127.0.0.1", port: server.port) } catch {
+        #expect(throws: LiveError.self) { _ = try MJPEGServer(publisher: frames, host: "127.0.0.1", port: server.port) }
+        do { _ = try MJPEGServer(publisher: frames, host: "127.0.0.1", port: server.port) } catch {
             #expect("\(error)".contains("in use") && "\(error)".contains("\(server.port)"), "\(error)")
         }
         let frame = Image(width: 160, height: 120)
         let publisher = Thread {
             for k in 0..<200 {
                 FrameStamp.write(k, into: frame)
-                server.publish(jpeg: (try? ImageIO.encode(frame, format: "jpg", quality: 80)) ?? Data())
+                frames.publish((try? ImageIO.encode(frame, format: "jpg", quality: 80)) ?? Data())
                 usleep(10_000)
             }
         }

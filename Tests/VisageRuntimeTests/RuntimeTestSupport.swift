@@ -14,6 +14,11 @@ enum RuntimeFixtures {
         return url
     }
 
-    /// A store in a fresh directory, fed from VISAGE_MODEL_MIRROR (CI) or the network.
-    static func store() throws -> ModelStore { ModelStore(root: try temporaryDirectory()) }
+    /// A store in a fresh directory, fed from VISAGE_MODEL_MIRROR (CI) or the network, installing what a
+    /// test asks for.
+    static func store() throws -> ModelStore {
+        var store = ModelStore(root: try temporaryDirectory())
+        store.installsMissing = true
+        return store
+    }
 }

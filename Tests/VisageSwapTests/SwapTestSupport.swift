@@ -8,6 +8,10 @@ enum SwapFixtures {
         return dir.appendingPathComponent("shared", isDirectory: true)
     }()
     static func media(_ relative: String) -> String { shared.appendingPathComponent("media/" + relative).path }
-    static let store: ModelStore = ModelStore(root: FileManager.default.temporaryDirectory
-        .appendingPathComponent("visage-swap-models-\(ProcessInfo.processInfo.processIdentifier)"))
+    static let store: ModelStore = {
+        var store = ModelStore(root: FileManager.default.temporaryDirectory
+            .appendingPathComponent("visage-swap-models-\(ProcessInfo.processInfo.processIdentifier)"))
+        store.installsMissing = true
+        return store
+    }()
 }

@@ -62,22 +62,21 @@ struct Letterbox {
 /// One per detector; safe to call from several threads (the canvas is guarded).
 final class InputPreparer: @unchecked Sendable {
     enum Fit { case insightface, withoutUpscaling }
-    private let lock = NSLock()
-    private var canvas: Image?
+    private let canvas = Locked<Image?>(nil)
 
     /// The NCHW float tensor for `image` and the scale from frame to network pixels.
     func prepare(_ image: Image, width: Int, height: Int, fit: Fit, swapRB: Bool, mean: Float, scale: Float) throws -> (Tensor, Float) {
-        lock.lock()
-        defer { lock.unlock() }
-        let letterbox = fit == .insightface
-            ? try Letterbox.insightface(image, width: width, height: height, reuse: canvas)
-            : try Letterbox.fitWithoutUpscaling(image, width: width, height: height, reuse: canvas)
-        canvas = letterbox.canvas
-        let input = Tensor(.float32, shape: [1, 3, height, width])
-        input.withUnsafeMutableBuffer(of: Float.self) { buffer in
-            Blob.fill(buffer.baseAddress!, from: letterbox.canvas, swapRB: swapRB, mean: mean, scale: scale)
+        try canvas.withLock { canvas in
+            let letterbox = fit == .insightface
+                ? try Letterbox.insightface(image, width: width, height: height, reuse: canvas)
+                : try Letterbox.fitWithoutUpscaling(image, width: width, height: height, reuse: canvas)
+            canvas = letterbox.canvas
+            let input = Tensor(.float32, shape: [1, 3, height, width])
+            input.withUnsafeMutableBuffer(of: Float.self) { buffer in
+                Blob.fill(buffer.baseAddress!, from: letterbox.canvas, swapRB: swapRB, mean: mean, scale: scale)
+            }
+            return (input, letterbox.scale)
         }
-        return (input, letterbox.scale)
     }
 }
 

@@ -135,32 +135,39 @@ public final class EmbeddingCache: @unchecked Sendable {
         }
     }
 
+    private struct State {
+        var entries: [Key: (value: [Float], used: UInt64)] = [:]
+        var clock: UInt64 = 0
+        var hits = 0
+        var misses = 0
+    }
     private let capacity: Int
-    private let lock = NSLock()
-    private var entries: [Key: (value: [Float], used: UInt64)] = [:]
-    private var clock: UInt64 = 0
-    public private(set) var hits = 0
-    public private(set) var misses = 0
+    private let state = Locked(State())
 
     public init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    public func value(for key: Key) -> [Float]? {
-        lock.lock(); defer { lock.unlock() }
-        clock += 1
-        guard let entry = entries[key] else { misses += 1; return nil }
-        entries[key] = (entry.value, clock)
-        hits += 1
-        return entry.value
-    }
+    public var hits: Int { state.withLock { $0.hits } }
+    public var misses: Int { state.withLock { $0.misses } }
 
-    public func insert(_ value: [Float], for key: Key) {
-        lock.lock(); defer { lock.unlock() }
-        clock += 1
-        entries[key] = (value, clock)
-        if entries.count > capacity, let oldest = entries.min(by: { $0.value.used < $1.value.used })?.key {
-            entries.removeValue(forKey: oldest)
+    public func value(for key: Key) -> [Float]? {
+        state.withLock { s in
+            s.clock += 1
+            guard let entry = s.entries[key] else { s.misses += 1; return nil }
+            s.entries[key] = (entry.value, s.clock)
+            s.hits += 1
+            return entry.value
         }
     }
 
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+    public func insert(_ value: [Float], for key: Key) {
+        state.withLock { s in
+            s.clock += 1
+            s.entries[key] = (value, s.clock)
+            if s.entries.count > capacity, let oldest = s.entries.min(by: { $0.value.used < $1.value.used })?.key {
+                s.entries.removeValue(forKey: oldest)
+            }
+        }
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
 }

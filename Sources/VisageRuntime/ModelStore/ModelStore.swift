@@ -18,6 +18,10 @@ public struct ModelStore: Sendable {
     public var root: URL
     public var mirror: URL?
     public var acceptLicenses: Bool
+    /// Install a missing model when it is asked for. Off everywhere but test fixtures: jobs never install
+    /// (a missing model is `VisageError.modelNotInstalled`, which each front end words its own way), and
+    /// the front ends install what a job needs before running it (`requiredModels`).
+    public var installsMissing = false
     private static let logger = VisageLog.logger("models")
 
     public init(root: URL? = nil, mirror: URL? = nil, acceptLicenses: Bool? = nil) {
@@ -44,16 +48,30 @@ public struct ModelStore: Sendable {
         }
     }
 
-    /// Path of the model's main file, installing it first when `install` is true.
-    public func path(for id: String, install: Bool = true) throws -> String {
+    /// Path of the installed model's main file, its files checked against their sha256 (cached by size and
+    /// modification time, so a model is hashed once, not on every load). Never downloads unless
+    /// `installsMissing`; a missing model is `VisageError.modelNotInstalled`.
+    public func path(for id: String) throws -> String {
         let entry = try ModelCatalog.entry(id)
-        if !isInstalled(entry) {
-            guard install else {
-                throw VisageError.modelNotInstalled(id: id, hint: "run `visage models install \(id)`")
-            }
-            try self.install(entry)
-        }
+        try requireInstalled(entry)
         return location(of: entry.primaryFile, in: entry).path
+    }
+
+    /// The folder of an installed model with several files (OpenFace), checked like `path(for:)`.
+    public func installedDirectory(for id: String) throws -> URL {
+        let entry = try ModelCatalog.entry(id)
+        try requireInstalled(entry)
+        return directory(for: entry)
+    }
+
+    private func requireInstalled(_ entry: ModelEntry) throws {
+        if !isInstalled(entry) {
+            guard installsMissing else {
+                throw VisageError.modelNotInstalled(id: entry.id, hint: "install it before running this")
+            }
+            try install(entry, progress: false)
+        }
+        try IntegrityCache(root: root).check(entry, store: self)
     }
 
     /// Downloads (or copies from the mirror), checks sha256 and moves each file into place atomically.
@@ -82,6 +100,7 @@ public struct ModelStore: Sendable {
                 throw VisageError.checksumMismatch(path: file.path, expected: file.sha256, actual: actual)
             }
             try AtomicFile.write(to: destination) { temp in try FileManager.default.copyItem(at: staged, to: temp) }
+            IntegrityCache(root: root).markGood([(destination, file.sha256)])
         }
         Self.logger.info("installed \(entry.id) in \(directory(for: entry).path) (sha256 verified)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VisageCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +18,7 @@ public enum MJPEGClient {
     /// GET `path` from host:port; for multipart responses collects `count` parts, otherwise the body.
     public static func fetch(host: String = "127.0.0.1", port: Int, path: String, count: Int = 1, timeout: Double = 10) throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LiveError.badArgument("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw VisageError.invalidArgument("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -28,7 +29,7 @@ public enum MJPEGClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw LiveError.badArgument("connect to \(host):\(port): \(String(cString: strerror(errno)))") }
+        guard connected == 0 else { throw VisageError.invalidArgument("connect to \(host):\(port): \(String(cString: strerror(errno)))") }
         let request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
 
