@@ -124,7 +124,7 @@ public struct SwapJob: VisageJob {
 
     public func validate() throws {
         try validateOptions()
-        for path in inputs { try ImageIO.checkReadableFile(path) }
+        for path in inputs + [swapModel, recognizerModel].compactMap({ $0 }) { try ImageIO.checkReadableFile(path) }
         let outputKind: OutputCheck.Kind = isVideo ? .video : .image
         if isVideo != MediaKind.isVideo(output) {
             throw VisageError.invalidArgument(isVideo ? "the target is a video: the output must be a video file (.mp4, .mov, .mkv, .webm)"

@@ -76,6 +76,17 @@ public struct ModelStore: Sendable {
 
     /// Downloads (or copies from the mirror), checks sha256 and moves each file into place atomically.
     public func install(_ entry: ModelEntry, force: Bool = false, progress: Bool = true) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root.path, isDirectory: &isDir), !isDir.boolValue {
+            throw VisageError.writeFailed(path: root.path, reason: "it is a file; the model folder must be a writable folder (set VISAGE_MODEL_DIR to choose another)")
+        }
+        do { try installFiles(entry, force: force, progress: progress) } catch let error as VisageError { throw error } catch {
+            // Foundation's own errors (the model folder is a file, is not writable, the disk is full) in one line.
+            throw VisageError.writeFailed(path: root.path, reason: "\(AtomicFile.describe(error)); the model folder must be a writable folder (set VISAGE_MODEL_DIR to choose another)")
+        }
+    }
+
+    private func installFiles(_ entry: ModelEntry, force: Bool, progress: Bool) throws {
         if entry.requiresAcceptance && !acceptLicenses {
             throw VisageError.licenseNotAccepted(id: entry.id, license: entry.license)
         }
