@@ -46,23 +46,26 @@ extension GraphRewrite {
     static func convertToFloat16(_ model: inout Onnx_ModelProto, types: [String: ElementType],
                                  options: Float16Options = Float16Options()) -> RewriteOutcome {
         var outcome = RewriteOutcome(rewrite: .float16)
-        let graph = model.graph
-        if graph.node.contains(where: \.hasSubgraph) {
+        if model.graph.node.contains(where: \.hasSubgraph) {
             outcome.skipped.append("the graph has control flow (If/Loop/Scan); not converted")
             return outcome
         }
         let float16 = Int32(ONNXDataType.float16.rawValue), float32 = Int32(ONNXDataType.float.rawValue)
-        let alreadyHalf = graph.initializer.contains { $0.dataType == float16 }
-            || (graph.input + graph.output + graph.valueInfo).contains { $0.type.tensorType.elemType == float16 }
-            || graph.node.contains { $0.opType == "Cast" && $0.intAttribute("to") == Int64(float16) }
+        let alreadyHalf = model.graph.initializer.contains { $0.dataType == float16 }
+            || (model.graph.input + model.graph.output + model.graph.valueInfo).contains { $0.type.tensorType.elemType == float16 }
+            || model.graph.node.contains { $0.opType == "Cast" && $0.intAttribute("to") == Int64(float16) }
         if alreadyHalf {
             outcome.skipped.append("the model already has float16 tensors; not converted twice")
             return outcome
         }
-        if graph.initializer.contains(where: { $0.dataType == float32 && $0.isExternal }) {
+        if model.graph.initializer.contains(where: { $0.dataType == float32 && $0.isExternal }) {
             outcome.skipped.append("weights are stored in external files; not converted")
             return outcome
         }
+        // Weights that old exporters also list as inputs would stay float32 behind a Cast each; as
+        // plain weights they convert (nobody overrides them).
+        let weightInputs = GraphRewrite.removeInitializerInputs(&model)
+        let graph = model.graph
         let index = GraphIndex(graph)
         func isFloat32(_ name: String) -> Bool {
             if let t = index.initializers[name] { return t.dataType == float32 }
@@ -196,6 +199,7 @@ extension GraphRewrite {
         outcome.addedNodes = addedCasts
         let blocked = blockedOps.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         outcome.detail = "\(convertedWeights) weights to float16, \(addedCasts) Casts"
+            + (weightInputs.isEmpty ? "" : ", \(weightInputs.count) weights no longer listed as inputs")
             + (blocked.isEmpty ? "" : "; float32 kept for \(blocked)")
         return outcome
     }

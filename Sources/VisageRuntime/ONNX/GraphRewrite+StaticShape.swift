@@ -69,7 +69,8 @@ extension GraphRewrite {
     static func makeBatchDynamic(_ model: inout Onnx_ModelProto) -> [String] {
         var changed: [String] = []
         let weights = Set(model.graph.initializer.map(\.name))
-        for i in model.graph.input.indices where !weights.contains(model.graph.input[i].name) {
+        let read = Set(model.graph.node.flatMap(\.input))
+        for i in model.graph.input.indices where !weights.contains(model.graph.input[i].name) && read.contains(model.graph.input[i].name) {
             let dims = model.graph.input[i].declaredDims
             guard dims.count >= 2, dims[0] == 1 else { continue }
             model.graph.input[i].type.tensorType.shape.dim[0].dimParam = "batch"

@@ -321,7 +321,8 @@ public enum ModelOptimizer {
         var candidate = model
         let changed = GraphRewrite.makeBatchDynamic(&candidate)
         guard !changed.isEmpty else {
-            outcome.skipped.append("no input has a leading dim fixed at 1")
+            let leading = GraphRewrite.dataInputs(model.graph).first?.declaredDims.first ?? nil
+            outcome.skipped.append(leading == nil ? "the batch dim is already dynamic" : "no input has a leading dim fixed at 1")
             return outcome
         }
         let file = scratch.appendingPathComponent("batch-\(UUID().uuidString.prefix(8)).onnx")
@@ -339,7 +340,14 @@ public enum ModelOptimizer {
         }
         var single: [[String: Tensor]] = [[:], [:]]
         var pair: [String: Tensor] = [:]
-        for input in session.inputs {
+        for input in session.inputs where !changed.contains(input.name) {
+            // Inputs the batch does not touch (quantiser leftovers) keep their own shape in every run.
+            let filler = Tensor(input.elementType ?? .float32, shape: input.shape.map { max($0, 1) })
+            single[0][input.name] = filler
+            single[1][input.name] = filler
+            pair[input.name] = filler
+        }
+        for input in session.inputs where changed.contains(input.name) {
             let rest = Array(input.shape.dropFirst())
             guard rest.allSatisfy({ $0 > 0 }), let type = input.elementType else {
                 outcome.skipped.append("input '\(input.name)' has dynamic dims besides the batch (\(input))")
@@ -363,7 +371,13 @@ public enum ModelOptimizer {
             }
             pair[input.name] = both
         }
-        let a = try session.run(single[0]), b = try session.run(single[1]), ab = try session.run(pair)
+        let a: [String: Tensor], b: [String: Tensor], ab: [String: Tensor]
+        do {
+            (a, b, ab) = (try session.run(single[0]), try session.run(single[1]), try session.run(pair))
+        } catch {
+            outcome.skipped.append("a batch of 2 does not run (\(error))")
+            return outcome
+        }
         var worst: Float = 0
         for output in session.outputs {
             guard let x = a[output.name], let y = b[output.name], let xy = ab[output.name] else { continue }
