@@ -34,7 +34,7 @@ import VisageMedia
         Case(name: "sface-2021dec-int8bq", model: "sface-2021dec-int8bq", shape: [1, 3, 112, 112], image: "gfpgan/cropped_faces__Adele_crop.png",
              rgb: false, mean: 0, std: 1, embedding: true, fp16Tolerance: 2e-2),
         Case(name: "pfld-68", model: "pfld-68", shape: [1, 3, 112, 112], image: "gfpgan/cropped_faces__Adele_crop.png", rgb: true, mean: 0, std: 255, fp16Tolerance: 3e-3),
-        Case(name: "ultraface-rfb-320", model: "ultraface-rfb-320", shape: [1, 3, 240, 320], image: "deepface/couple.jpg", rgb: true, mean: 127, std: 128, fp16Tolerance: 3e-3),
+        Case(name: "ultraface-rfb-320", model: "ultraface-rfb-320", shape: [1, 3, 240, 320], image: "deepface/couple.jpg", rgb: true, mean: 127, std: 128, fp16Tolerance: 6e-3),
         Case(name: "retinaface-mnet025-1mb", model: "retinaface-mnet025-1mb", shape: [1, 3, 640, 640], image: "deepface/couple.jpg", rgb: false, mean: 117, std: 1, fp16Tolerance: 2.5e-2),
         Case(name: "det_10g twin", model: "det_10g_twin.onnx", isTwin: true, shape: [1, 3, 640, 640], image: "deepface/couple.jpg", rgb: true, mean: 127.5, std: 128, fp16Tolerance: 1e-2),
         Case(name: "w600k_r50 twin", model: "w600k_r50_twin.onnx", isTwin: true, shape: [1, 3, 112, 112], image: "gfpgan/cropped_faces__Adele_crop.png",
@@ -116,8 +116,10 @@ import VisageMedia
 
     @Test(arguments: cases) func rewritesKeepTheOutputs(_ c: Case) throws {
         let path = try Self.modelPath(c)
-        let cache = try RuntimeFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: cache) }
+        // VISAGE_REWRITE_KEEP=<dir> keeps the rewritten models (scripts/reference/fp16_reference.py compares them).
+        let keep = ProcessInfo.processInfo.environment["VISAGE_REWRITE_KEEP"].map { URL(fileURLWithPath: $0, isDirectory: true) }
+        let cache = try keep ?? RuntimeFixtures.temporaryDirectory()
+        defer { if keep == nil { try? FileManager.default.removeItem(at: cache) } }
         let original = try RewriteGraphs.session(path)
         let feeds = try Self.feeds(c, session: original, image: c.image)
         let reference = try original.run(feeds)
@@ -126,8 +128,8 @@ import VisageMedia
 
         // Exact rewrites, one at a time (fast models) and all together.
         let exact: [GraphRewriteKind] = [.shapeFolding, .padToSlices, .splitToSlices]
-        var variants: [(String, Set<GraphRewriteKind>)] = [("static-shape", [.staticShape])]
-        if !c.slow { variants += exact.map { ($0.rawValue, [.staticShape, $0]) } }
+        var variants: [(String, Set<GraphRewriteKind>)] = []
+        if !c.slow { variants += [("static-shape", [.staticShape])] + exact.map { ($0.rawValue, [.staticShape, $0]) } }
         variants.append(("all", Set(exact + [.staticShape])))
         var replaced: [GraphRewriteKind: Int] = [:]
         var row: [String: String] = [:]
@@ -186,7 +188,9 @@ import VisageMedia
                 let second = c.image.hasPrefix("gfpgan") ? "gfpgan/cropped_faces__Julia_Roberts_crop.png" : "deepface/img1.jpg"
                 let one = try Self.feeds(c, session: original, image: c.image), two = try Self.feeds(c, session: original, image: second)
                 var pair: [String: Tensor] = [:]
+                let batched = Set(session.inputs.filter { $0.shape.first == -1 }.map(\.name))
                 for (name, t) in one {
+                    guard batched.contains(name) else { pair[name] = t; continue }   // quantiser leftovers keep their shape
                     let u = try #require(two[name])
                     let both = Tensor(t.elementType, shape: [2] + t.shape.dropFirst())
                     both.data.copyMemory(from: t.data, byteCount: t.byteCount)

@@ -18,6 +18,15 @@ public struct OptimizationOptions: Sendable, Hashable, Codable {
         self.float16 = float16
     }
 
+    /// Parses "1x3x640x640" (the CLI's --static-shape).
+    public static func parseShape(_ text: String) throws -> [Int] {
+        let dims = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw VisageError.invalidArgument("shape '\(text)' is not like 1x3x640x640 (positive dims joined by x)")
+        }
+        return dims.map { $0! }
+    }
+
     /// Everything that changes the rewritten file, as one line (part of the cache key).
     var cacheKey: String {
         var key = "v\(ModelOptimizer.rewriteVersion);" + rewrites.sorted().map(\.rawValue).joined(separator: "+")
