@@ -82,6 +82,24 @@ import VisageCore
         #expect(try ModelOptimizer.verify(rebuilt))
     }
 
+    @Test func aModelWithNothingToRewriteIsItsOwnResult() throws {
+        let dir = try RuntimeFixtures.temporaryDirectory()
+        let model = dir.appendingPathComponent("m.onnx")
+        try writeModel(to: model)
+        let cache = dir.appendingPathComponent("cache")
+        let splitOnly = OptimizationOptions(rewrites: [.splitToSlices])   // the model has no Split
+        let first = try ModelOptimizer.optimize(modelPath: model.path, options: splitOnly, cacheDirectory: cache)
+        #expect(first.path == model.path)
+        #expect(first.summary.contains("nothing rewritten"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasSuffix(".onnx") }.isEmpty)
+        #expect(try ModelOptimizer.optimize(modelPath: model.path, options: splitOnly, cacheDirectory: cache).reusedFromCache)
+        // The model changes: the new result replaces the old one, and the model file itself is never removed.
+        try writeModel(to: model, scale: 3)
+        let second = try ModelOptimizer.optimize(modelPath: model.path, options: splitOnly, cacheDirectory: cache)
+        #expect(!second.reusedFromCache)
+        #expect(FileManager.default.fileExists(atPath: model.path))
+    }
+
     @Test func cancellationLeavesNothingBehind() throws {
         let dir = try RuntimeFixtures.temporaryDirectory()
         let model = dir.appendingPathComponent("m.onnx")

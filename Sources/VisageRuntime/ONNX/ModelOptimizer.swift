@@ -67,7 +67,8 @@ public struct OptimizedModel: Sendable, Codable, Equatable {
     public var summary: String {
         let name = URL(fileURLWithPath: sourcePath).lastPathComponent
         let parts = outcomes.map(\.description).joined(separator: "; ")
-        return "\(name): rewritten copy \(URL(fileURLWithPath: path).lastPathComponent)\(reusedFromCache ? " (cached)" : "") — \(parts); \(nodesBefore) -> \(nodesAfter) nodes"
+        let copy = path == sourcePath ? "nothing rewritten" : "rewritten copy \(URL(fileURLWithPath: path).lastPathComponent)"
+        return "\(name): \(copy)\(reusedFromCache ? " (cached)" : "") — \(parts); \(nodesBefore) -> \(nodesAfter) nodes"
     }
 }
 
@@ -195,9 +196,20 @@ public enum ModelOptimizer {
         }
         let nodesBefore = model.graph.node.count
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let original = model
         let outcomes = try rewrite(&model, options: options, scratch: directory, shouldStop: shouldStop, progress: progress)
-
         if shouldStop() { throw VisageError.interrupted }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if model == original {
+            // Nothing applied (a dynamic model without a shape, no Pad or Split…): no copy, the model is its own result.
+            let result = OptimizedModel(path: modelPath, sourcePath: modelPath, sourceSHA256: sha, rewriteVersion: rewriteVersion,
+                                        options: options, outcomes: outcomes, nodesBefore: nodesBefore, nodesAfter: nodesBefore,
+                                        fileSize: size, fileSHA256: sha, sourceSize: size, sourceModified: modified)
+            removeStaleCopy(manifestURL: manifestURL, keeping: modelPath)
+            try AtomicFile.write(try encoder.encode(result), to: manifestURL)
+            return result
+        }
         progress("writing the rewritten model")
         let bytes: Data = try model.serializedBytes()
         let target = directory.appendingPathComponent("\(base).\(sha.prefix(12)).\(keyTag).onnx")
@@ -214,14 +226,16 @@ public enum ModelOptimizer {
         let result = OptimizedModel(path: target.path, sourcePath: modelPath, sourceSHA256: sha, rewriteVersion: rewriteVersion,
                                     options: options, outcomes: outcomes, nodesBefore: nodesBefore, nodesAfter: model.graph.node.count,
                                     fileSize: Int64(bytes.count), fileSHA256: hexDigest(bytes), sourceSize: size, sourceModified: modified)
-        if let data = try? Data(contentsOf: manifestURL), let previous = try? JSONDecoder().decode(OptimizedModel.self, from: data),
-           previous.path != target.path {
-            try? FileManager.default.removeItem(atPath: previous.path)   // the model changed: its old copy is stale
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        removeStaleCopy(manifestURL: manifestURL, keeping: target.path)
         try AtomicFile.write(try encoder.encode(result), to: manifestURL)
         return result
+    }
+
+    /// The model changed: the copy its previous manifest points to is stale (never the model itself).
+    private static func removeStaleCopy(manifestURL: URL, keeping: String) {
+        guard let data = try? Data(contentsOf: manifestURL), let previous = try? JSONDecoder().decode(OptimizedModel.self, from: data),
+              previous.path != keeping, previous.path != previous.sourcePath else { return }
+        try? FileManager.default.removeItem(atPath: previous.path)
     }
 
     /// Re-hashes a cached copy: true when its bytes are still the ones written.
