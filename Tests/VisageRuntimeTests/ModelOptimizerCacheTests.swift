@@ -115,8 +115,10 @@ import VisageCore
     @Test func eachAcceleratorGetsItsRewrites() {
         func plan(_ a: Accelerator) -> AcceleratorPlan { AcceleratorPlan(requested: a, chosen: a == .cpu ? [.cpu] : [a, .cpu], reason: "test") }
         let shape = [1, 3, 640, 640]
-        // CPU: nothing measured faster, and never float16 unless forced.
-        #expect(ModelOptimizer.automaticOptions(for: plan(.cpu), request: ModelOptimizationRequest(float16: .onAccelerators, inputShape: shape)) == nil)
+        // CPU: only the static shape (measured not slower), only when the shape is known; never float16 unless forced.
+        #expect(ModelOptimizer.automaticOptions(for: plan(.cpu), request: ModelOptimizationRequest(float16: .onAccelerators)) == nil)
+        #expect(ModelOptimizer.automaticOptions(for: plan(.cpu), request: ModelOptimizationRequest(float16: .onAccelerators, inputShape: shape))?.rewrites
+                == [.staticShape])
         #expect(ModelOptimizer.automaticOptions(for: plan(.cpu), request: ModelOptimizationRequest(float16: .always))?.rewrites == [.float16])
         // CoreML: all structural rewrites.
         #expect(ModelOptimizer.automaticOptions(for: plan(.coreml), request: ModelOptimizationRequest(inputShape: shape))?.rewrites
