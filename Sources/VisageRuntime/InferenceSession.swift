@@ -60,7 +60,8 @@ public final class InferenceSession: @unchecked Sendable {
     public let outputs: [TensorInfo]
     /// The accelerators this session really runs on, best first.
     public let plan: AcceleratorPlan
-    /// The rewritten copy loaded instead of `modelPath`, when the plan called for one.
+    /// What ModelOptimizer did for this session's plan (nil when the plan calls for no rewrite); its
+    /// `path` is the file loaded, `modelPath` itself when no rewrite changed anything.
     public let optimizedModel: OptimizedModel?
     private let library: ORTLibrary
     private let session: OpaquePointer
@@ -111,7 +112,7 @@ public final class InferenceSession: @unchecked Sendable {
         guard let options = ModelOptimizer.automaticOptions(for: plan, request: request) else { return nil }
         do {
             let optimized = try ModelOptimizer.optimize(modelPath: modelPath, options: options, cacheDirectory: request.cacheDirectory)
-            DecisionLog.once(logger, "\(optimized.summary) for \(plan.summary)")
+            DecisionLog.once(logger, "\(optimized.summary) for \(plan.summary)", level: optimized.path == modelPath ? .debug : .info)
             return optimized
         } catch {
             DecisionLog.once(logger, "loading \(modelPath) as it is: rewriting it for \(plan.summary) failed (\(error))", level: .warning)

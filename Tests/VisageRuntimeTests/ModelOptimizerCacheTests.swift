@@ -127,6 +127,8 @@ import VisageCore
         #expect(ModelOptimizer.automaticOptions(for: plan(.cuda), request: ModelOptimizationRequest()) == nil)
         #expect(ModelOptimizer.automaticOptions(for: plan(.cuda), request: ModelOptimizationRequest(inputShape: shape))?.rewrites == [.staticShape])
         #expect(ModelOptimizer.automaticOptions(for: plan(.tensorrt), request: ModelOptimizationRequest(float16: .onAccelerators))?.rewrites == [.float16])
+        #expect(ModelOptimizer.automaticOptions(for: plan(.coreml), request: ModelOptimizationRequest())?.rewrites
+                == [.shapeFolding, .padToSlices, .splitToSlices])
         #expect(ModelOptimizer.automaticOptions(for: plan(.coreml), request: .off) == nil)
     }
 

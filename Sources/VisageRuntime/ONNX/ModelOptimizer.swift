@@ -130,7 +130,7 @@ public enum ModelOptimizer {
         case .coreml:
             rewrites = [.staticShape, .shapeFolding, .padToSlices, .splitToSlices]
         case .cuda, .tensorrt:
-            rewrites = request.inputShape == nil ? [] : [.staticShape]
+            rewrites = [.staticShape]
         case .cpu, .auto:
             rewrites = measuredCPURewrites
         }
@@ -138,7 +138,8 @@ public enum ModelOptimizer {
         if request.float16 == .always || (request.float16 == .onAccelerators && onAccelerator) {
             rewrites.insert(.float16)
         }
-        if rewrites.isEmpty || (rewrites == [.staticShape] && request.inputShape == nil) { return nil }
+        if request.inputShape == nil { rewrites.remove(.staticShape) }   // nothing to pin without the fed shape
+        if rewrites.isEmpty { return nil }
         return OptimizationOptions(rewrites: rewrites, inputShape: request.inputShape)
     }
 
