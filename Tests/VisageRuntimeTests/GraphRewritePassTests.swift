@@ -167,6 +167,18 @@ import VisageCore
         #expect(G.maxAbsDiff(try G.run(original, ["x": x])["z"], try G.run(m, ["x": x])["z"]) == 0)
     }
 
+    @Test func aShapeTheModelCannotTakeIsAnError() throws {
+        var m = flattenModel(batch: "n")
+        for wrong in [[2, 3, 4], [2, 3, 5, 4]] {   // wrong rank; a dim the file fixes at 4
+            #expect(throws: VisageError.self) {
+                try ModelOptimizer.rewrite(&m, options: OptimizationOptions(rewrites: [.staticShape, .shapeFolding], inputShape: wrong),
+                                           scratch: try RuntimeFixtures.temporaryDirectory())
+            }
+        }
+        #expect(throws: VisageError.self) { try OptimizationOptions.parseShape("1x3x0x640") }
+        #expect(try OptimizationOptions.parseShape("1x3X640x480") == [1, 3, 640, 480])
+    }
+
     @Test func dynamicShapesAreNotFolded() throws {
         var m = flattenModel(batch: "n")
         let outcomes = try ModelOptimizer.rewrite(&m, options: OptimizationOptions(rewrites: [.shapeFolding]),

@@ -260,6 +260,11 @@ public enum ModelOptimizer {
             let planned = GraphRewrite.plannedInputShapes(model.graph, firstInput: options.inputShape)
             let fixed = planned.compactMapValues { dims -> [Int]? in dims.contains(where: { $0 == nil }) ? nil : dims.map { $0! } }
             var outcome = GraphRewrite.fixInputShapes(&model, shapes: fixed)
+            if let shape = options.inputShape, !outcome.skipped.isEmpty {
+                // A shape the caller asked for that the model cannot take is their mistake, not a skip.
+                throw VisageError.invalidArgument("static shape \(shape.shapeDescription) does not fit this model: \(outcome.skipped.joined(separator: "; ")); "
+                    + "give the shape of its first input (\(GraphRewrite.dataInputs(model.graph).first.map { "\($0.name): " + $0.declaredDims.map { $0.map(String.init) ?? "?" }.joined(separator: "x") } ?? "none"))")
+            }
             for (name, dims) in planned where fixed[name] == nil {
                 outcome.skipped.append("input '\(name)' keeps dynamic dims (\(dims.map { $0.map(String.init) ?? "?" }.joined(separator: "x"))); pass its shape")
             }
