@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "VisageCoreTests", dependencies: ["VisageCore"]),
         .testTarget(name: "VisageMediaTests", dependencies: ["VisageMedia"]),
         .testTarget(name: "VisageRuntimeTests", dependencies: [
-            "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "VisageRuntime", "VisageMedia", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "VisageFaceTests", dependencies: [
             "VisageFace", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
