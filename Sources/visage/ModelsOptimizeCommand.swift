@@ -3,8 +3,7 @@ import Foundation
 import VisageCore
 import VisageRuntime
 
-/// `visage models optimize ID [--fp16] [--static-shape 1x3x640x640]`: a thin wrapper over
-/// ModelOptimizer.optimize. Not registered under `visage models` here; the lead wires it in.
+/// `visage models optimize ID [--fp16] [--static-shape 1x3x640x640]`: a thin wrapper over ModelOptimizer.optimize.
 struct ModelsOptimize: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "optimize",
@@ -33,14 +32,9 @@ struct ModelsOptimize: ParsableCommand {
         if shape != nil { kinds.insert(.staticShape) }
         if fp16 { kinds.insert(.float16) }
         let result = try ModelOptimizer.optimize(modelPath: path, options: OptimizationOptions(rewrites: kinds, inputShape: shape),
-                                                 shouldStop: { Interrupt.requested },
+                                                 shouldStop: { SignalCancellation.token.isCancelled },
                                                  progress: { FileHandle.standardError.write(Data("visage: \($0)\n".utf8)) })
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
-            return
-        }
+        if json { try Output.json(result); return }
         print(result.summary)
         print(result.path)
     }
