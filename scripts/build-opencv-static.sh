@@ -118,6 +118,9 @@ start=$(date +%s)
 nice -n 10 ninja -C "$build" -j "$JOBS" install >"$build/build.log" 2>&1 ||
   { tail -30 "$build/build.log" >&2; die "OpenCV build failed"; }
 say "built and installed in $(( $(date +%s) - start )) s"
+# OpenCV installs its codecs' licences but not its own nor libwebp's; the bundle ships all of them.
+cp "$src/opencv/LICENSE" "$PREFIX/share/licenses/opencv4/opencv-LICENSE"
+cp "$src/opencv/3rdparty/libwebp/COPYING" "$PREFIX/share/licenses/opencv4/libwebp-COPYING"
 sed -n '/General configuration/,/Install to/s/^-- //p' "$build/configure.log" >"$PREFIX/build-summary.txt" || true
 echo "$STAMP_TEXT" >"$PREFIX/.stamp"
 echo "$PREFIX"
