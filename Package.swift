@@ -27,7 +27,8 @@ let openCVHeaderSettings: [CXXSetting] = openCVStaticPrefix.map { prefix in [.un
     ?? [.headerSearchPath(depsInclude + "/opencv4")]
 
 let openCVLinkerSettings: [LinkerSetting] = openCVStaticPrefix.map { prefix in
-    [.unsafeFlags((["--start-group"] + staticOpenCVArchives(prefix: prefix) + ["--end-group"]).flatMap { ["-Xlinker", $0] })]
+    [.unsafeFlags((["--start-group"] + staticOpenCVArchives(prefix: prefix) + ["--end-group"]).flatMap { ["-Xlinker", $0] },
+                  .when(platforms: [.linux]))]   // GNU ld's group; the bundle is a Linux build
 } ?? openCVLibraries.map { .linkedLibrary($0) } + [
     .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
 ]

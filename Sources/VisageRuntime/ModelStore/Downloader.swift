@@ -44,23 +44,21 @@ enum Downloader {
                 + "or, without network, set VISAGE_MODEL_MIRROR to a local folder laid out like shared/models")
         }
         let part = destination.appendingPathExtension("part")
-        var resume = true
         if let expectedSize, let size = fileSize(part), size > expectedSize {
             logger.info("\(part.lastPathComponent) is larger than the expected \(expectedSize) bytes; starting over")
             try? FileManager.default.removeItem(at: part)
         }
-        while true {
-            let outcome = try transfer(curl: curl, url: urlString, part: part, resume: resume, expectedSize: expectedSize,
-                                       progress: progress, shouldStop: shouldStop)
-            switch outcome {
+        var resume = true
+        transfers: while true {
+            switch try transfer(curl: curl, url: urlString, part: part, resume: resume, expectedSize: expectedSize,
+                                progress: progress, shouldStop: shouldStop) {
             case .done:
-                break
+                break transfers
             case .rangeRefused where resume:
                 // The server ignores Range requests: the only way on is a fresh transfer.
                 logger.info("\(url.host ?? urlString) cannot resume \(part.lastPathComponent); downloading it again from the start")
                 try? FileManager.default.removeItem(at: part)
                 resume = false
-                continue
             case .rangeRefused:
                 throw VisageError.downloadFailed(url: urlString, reason: "the server refused the transfer (curl exit 33)")
             case .failed(let reason):
@@ -68,7 +66,6 @@ enum Downloader {
                 let kept = fileSize(part).map { "; the \($0) bytes received are kept in \(part.path) and the next attempt continues from there" } ?? ""
                 throw VisageError.downloadFailed(url: urlString, reason: reason + kept)
             }
-            break
         }
         let received = fileSize(part) ?? 0
         if let expectedSize, received != expectedSize {
