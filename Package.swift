@@ -7,6 +7,32 @@ let depsInclude = "../../.deps/include"
 
 let openCVLibraries = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio", "opencv_photo", "opencv_calib3d"]
 
+// `make bundle` (docs/BUNDLE.md) names the prefix of a minimal static OpenCV built from source
+// (scripts/build-opencv-static.sh); the portable binary then carries OpenCV and its codecs inside
+// instead of linking the system's libopencv-dev and its dozens of shared libraries. Unset, as for
+// `make run` and `make test`, nothing changes.
+let openCVStaticPrefix = Context.environment["VISAGE_OPENCV_STATIC"].flatMap { $0.isEmpty ? nil : $0 }
+
+/// The static archives in link order (users before what they use), inside one linker group so the
+/// order cannot break the link: the modules Visage calls, the modules calib3d needs, the codecs.
+func staticOpenCVArchives(prefix: String) -> [String] {
+    let modules = ["calib3d", "features2d", "flann", "photo", "videoio", "imgcodecs", "imgproc", "core"]
+        .map { "\(prefix)/lib/libopencv_\($0).a" }
+    let codecs = ["liblibwebp", "liblibtiff", "liblibpng", "liblibjpeg-turbo", "libzlib"]
+        .map { "\(prefix)/lib/opencv4/3rdparty/\($0).a" }
+    return modules + codecs
+}
+
+let openCVHeaderSettings: [CXXSetting] = openCVStaticPrefix.map { prefix in [.unsafeFlags(["-I\(prefix)/include/opencv4"])] }
+    ?? [.headerSearchPath(depsInclude + "/opencv4")]
+
+let openCVLinkerSettings: [LinkerSetting] = openCVStaticPrefix.map { prefix in
+    [.unsafeFlags((["--start-group"] + staticOpenCVArchives(prefix: prefix) + ["--end-group"]).flatMap { ["-Xlinker", $0] },
+                  .when(platforms: [.linux]))]   // GNU ld's group; the bundle is a Linux build
+} ?? openCVLibraries.map { .linkedLibrary($0) } + [
+    .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
+]
+
 let package = Package(
     name: "Visage",
     platforms: [.macOS(.v14)],
@@ -38,13 +64,8 @@ let package = Package(
         ),
         .target(
             name: "CVisageOpenCV",
-            cxxSettings: [
-                .headerSearchPath(depsInclude),
-                .headerSearchPath(depsInclude + "/opencv4"),
-            ],
-            linkerSettings: openCVLibraries.map { .linkedLibrary($0) } + [
-                .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
-            ]
+            cxxSettings: [.headerSearchPath(depsInclude)] + openCVHeaderSettings,
+            linkerSettings: openCVLinkerSettings
         ),
         .target(
             name: "CVisageKernels",

@@ -283,9 +283,11 @@ vcv_video *vcv_video_open(const char *path, vcv_error *err) {
     vcv_video *result = nullptr;
     guarded(err, [&] {
         auto *video = new vcv_video();
-        // FFmpeg only: it reads every container we care about (and image sequences), while
-        // other backends (GStreamer) print assertions on files they cannot open.
+        // FFmpeg first: it reads every container we care about (and image sequences), while
+        // other backends (GStreamer) print assertions on files they cannot open. Then OpenCV's own
+        // MJPEG/AVI reader, the one decoder of the portable bundle's OpenCV, built without FFmpeg.
         bool opened = video->capture.open(path, cv::CAP_FFMPEG) && video->capture.isOpened();
+        if (!opened) opened = video->capture.open(path, cv::CAP_OPENCV_MJPEG) && video->capture.isOpened();
         if (!opened) {
             delete video;
             set_error(err, VCV_ERR_DECODE, std::string("cannot open video '") + path + "' (unknown container or codec)");

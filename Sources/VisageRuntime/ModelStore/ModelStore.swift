@@ -2,9 +2,6 @@ import Crypto
 import Foundation
 import Logging
 import VisageCore
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 enum VisageErrorBridge {
     static func unknownModel(_ id: String, known: [String]) -> VisageError { .unknownModel(id: id, known: known) }
