@@ -91,6 +91,7 @@ final class FFmpegFrameDecoder: @unchecked Sendable {
     }
 
     var report: VideoDecodeReport { log.report }
+    var processID: Int32 { process.processID }
 
     /// Stops decoding now (ffmpeg is ended and waited for).
     func stop() {

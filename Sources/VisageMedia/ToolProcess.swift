@@ -97,6 +97,7 @@ final class ToolProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { process.isRunning }
+    var processID: Int32 { process.processIdentifier }
 
     /// Waits for the helper to end on its own and for its stderr to be drained; its exit status,
     /// or 128 + the signal that ended it.

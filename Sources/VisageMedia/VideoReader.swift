@@ -165,6 +165,9 @@ public final class VideoReader: @unchecked Sendable {
         return deliver(OpenCVBridge.adopt(frame), timestamp: nominalTimestamp)
     }
 
+    /// The ffmpeg process decoding this file (tests check it is gone after `close`).
+    var decoderProcessID: Int32? { ffmpeg?.processID }
+
     /// Stops decoding now (the ffmpeg process ends); later reads return nil. Also done on deinit.
     public func close() {
         ffmpeg?.stop()

@@ -75,6 +75,16 @@ enum VideoFixtures {
         return tb.seconds(Int64(pts))
     }
 
+    /// Presentation time of the first packet of `stream` ("a:0"), priming samples included.
+    static func firstPacketTime(_ path: String, _ stream: String) throws -> Double? {
+        let out = try run(ffprobe, ["-v", "error", "-select_streams", stream, "-read_intervals", "%+#1",
+                                    "-show_entries", "packet=pts:stream=time_base", "-print_format", "json", path])
+        let json = try #require(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+        guard let tb = ((json["streams"] as? [[String: Any]])?.first?["time_base"] as? String).flatMap({ VideoTimeBase(Substring($0)) }),
+              let pts = (json["packets"] as? [[String: Any]])?.first?["pts"] as? Int else { return nil }
+        return tb.seconds(Int64(pts))
+    }
+
     /// How many frames the ffmpeg CLI decodes from the first video stream (every frame once).
     static func cliFrameCount(_ path: String) throws -> Int {
         let out = try run(ffmpeg, ["-hide_banner", "-nostdin", "-v", "quiet", "-i", path, "-map", "0:v:0",
