@@ -32,6 +32,7 @@ final class ToolProcess: @unchecked Sendable {
         // A helper that stops reading must turn into a write error here, never a signal that kills us.
         signal(SIGPIPE, SIG_IGN)
         do { try process.run() } catch {
+            reaped = true   // nothing to stop or wait for
             throw VisageError.invalidArgument("cannot start \(program): \(AtomicFile.describe(error))")
         }
         input = stdin?.fileHandleForWriting
