@@ -20,6 +20,8 @@ public enum VideoDecodeBenchmark {
         /// system): what decoding costs on a busy machine, where wall time mostly measures the others.
         public var cpuSeconds: Double
         public var cpuMillisecondsPerFrame: Double
+        /// The part of `cpuSeconds` spent in the ffprobe and ffmpeg processes.
+        public var helperCPUSeconds: Double
     }
 
     /// Measures `paths` with both decoders, `rounds` alternating rounds each.
@@ -40,7 +42,7 @@ public enum VideoDecodeBenchmark {
 
     /// One pass over `path` with `decoder`.
     public static func measure(_ path: String, decoder: VideoReader.Decoder) throws -> Result {
-        let cpuStart = cpuTime()
+        let cpuStart = cpuTime(), helperStart = cpuTime(children: true)
         let start = DispatchTime.now().uptimeNanoseconds
         let reader = try VideoReader(path: path, decoder: decoder)
         let opened = DispatchTime.now().uptimeNanoseconds
@@ -48,15 +50,16 @@ public enum VideoDecodeBenchmark {
         while try reader.read() != nil { frames += 1 }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         reader.close()   // ffmpeg has exited and been waited for: its CPU time is counted
-        let cpu = cpuTime() - cpuStart
+        let cpu = cpuTime() - cpuStart, helper = cpuTime(children: true) - helperStart
         return Result(video: URL(fileURLWithPath: path).lastPathComponent, decoder: reader.decoder.rawValue,
                       width: reader.width, height: reader.height, frames: frames, seconds: seconds,
                       fps: Double(frames) / max(seconds, 1e-9), openSeconds: Double(opened - start) / 1e9,
-                      cpuSeconds: cpu, cpuMillisecondsPerFrame: 1000 * cpu / Double(max(frames, 1)))
+                      cpuSeconds: cpu, cpuMillisecondsPerFrame: 1000 * cpu / Double(max(frames, 1)), helperCPUSeconds: helper)
     }
 
-    /// User + system seconds of this process and of its children that have been waited for.
-    private static func cpuTime() -> Double {
+    /// User + system seconds of this process and of its children that have been waited for
+    /// (`children`: of the children alone).
+    private static func cpuTime(children: Bool = false) -> Double {
         func seconds(_ who: Int32) -> Double {
             var usage = rusage()
             getrusage(who, &usage)
@@ -65,6 +68,6 @@ public enum VideoDecodeBenchmark {
         }
         // RUSAGE_SELF and RUSAGE_CHILDREN are 0 and -1 on Linux and macOS alike (Glibc imports
         // them as an enum, Darwin as Int32, so the numbers avoid a platform switch).
-        return seconds(0) + seconds(-1)
+        return children ? seconds(-1) : seconds(0) + seconds(-1)
     }
 }

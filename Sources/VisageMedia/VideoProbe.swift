@@ -18,6 +18,41 @@ public struct VideoTimeBase: Sendable, Equatable, Codable, CustomStringConvertib
         self.init(n, d)
     }
 
+    /// One frame's duration at `fps`, with the rate read as ffmpeg reads "-r 29.97": the nearest
+    /// fraction with terms up to 1001000 (29.97 → 2997/100, 23.976… → 24000/1001), so frames written
+    /// at the nominal rate land on whole ticks.
+    public init(framesPerSecond fps: Double) {
+        let rate = Self.nearestFraction(fps, limit: 1_001_000)
+        self.init(rate.denominator, rate.numerator)
+    }
+
+    /// The best rational approximation of `value` whose numerator and denominator stay within
+    /// `limit` (continued fractions, with the last term cut down to fit when that is closer).
+    static func nearestFraction(_ value: Double, limit: Int64) -> (numerator: Int64, denominator: Int64) {
+        guard value.isFinite, value > 0 else { return (0, 1) }
+        var (h0, k0, h1, k1): (Int64, Int64, Int64, Int64) = (0, 1, 1, 0)
+        var x = value
+        for _ in 0..<64 {
+            let a = Int64(x.rounded(.down))
+            let (h2, k2) = (a &* h1 &+ h0, a &* k1 &+ k0)
+            if h2 > limit || k2 > limit || h2 < 0 || k2 < 0 {
+                // The largest partial term that still fits, if it beats the last convergent.
+                var t = k1 > 0 ? (limit - k0) / k1 : a
+                if h1 > 0 { t = min(t, (limit - h0) / h1) }
+                let candidate = (t * h1 + h0, t * k1 + k0)
+                if candidate.1 > 0, abs(Double(candidate.0) / Double(candidate.1) - value) < abs(Double(h1) / Double(k1) - value) {
+                    return candidate
+                }
+                break
+            }
+            (h0, k0, h1, k1) = (h1, k1, h2, k2)
+            let fraction = x - Double(a)
+            if fraction < 1e-12 || abs(Double(h1) / Double(k1) - value) < 1e-15 * value { break }
+            x = 1 / fraction
+        }
+        return k1 > 0 ? (h1, k1) : (Int64(value.rounded()), 1)
+    }
+
     public var seconds: Double { Double(numerator) / Double(denominator) }
     public func seconds(_ ticks: Int64) -> Double { Double(ticks) * Double(numerator) / Double(denominator) }
     public var description: String { "\(numerator)/\(denominator)" }

@@ -18,12 +18,18 @@ public final class VideoWriter: @unchecked Sendable {
     public let width: Int
     public let height: Int
     public let container: VideoContainer
-    /// Time base of the output's video stream (the input's, when given).
-    public let timeBase: VideoTimeBase
+    /// Time base of the output's video stream: the one given to init; otherwise 1/fps (as a
+    /// fraction: 100/2997 for 29.97) when the first frame comes without a timestamp, 1/90000 when
+    /// it comes with one. Fixed once the first frame is written.
+    public private(set) var timeBase: VideoTimeBase
+    private let requestedTimeBase: VideoTimeBase?
     private let fps: Double
     private let encoder: String
     private let temporary: URL
-    private let ffmpeg: ToolProcess
+    private let program: String
+    private let arguments: (input: [String], output: [String])
+    /// Started at the first frame, when the time base is known.
+    private var ffmpeg: ToolProcess?
     private var finished = false
     /// Frames go to ffmpeg from this queue, so the caller's loop never waits on the encoder;
     /// `inFlight` bounds how many frames may wait (memory stays flat when the encoder is slower).
@@ -47,7 +53,7 @@ public final class VideoWriter: @unchecked Sendable {
     ///     timeline as the frames' timestamps (pass the source video's own timestamps).
     ///   - label: container metadata marking the video as synthetic (SyntheticMediaLabel), if set.
     ///   - timeBase: the output video stream's time base; the source's (`VideoReader.timeBase`)
-    ///     keeps its timestamps exact. Default 1/90000.
+    ///     keeps its timestamps exact. Default: see `timeBase`.
     public init(path: String, width: Int, height: Int, fps: Double, encoder: String = "libx264", quality: Int = 18,
                 audioFrom: String? = nil, label: String? = nil, timeBase: VideoTimeBase? = nil) throws {
         guard width > 0, height > 0, fps > 0, fps.isFinite else {
@@ -76,29 +82,40 @@ public final class VideoWriter: @unchecked Sendable {
         self.fps = fps
         self.encoder = encoder
         self.container = container
-        self.timeBase = timeBase ?? VideoTimeBase(1, 90000)
+        self.program = ffmpeg
+        requestedTimeBase = timeBase
+        self.timeBase = timeBase ?? VideoTimeBase(framesPerSecond: fps)
         temporary = AtomicFile.temporarySibling(of: destination)
-        var arguments = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts",
-                         "-f", "matroska", "-i", "pipe:0"]
+        var input = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts",
+                     "-f", "matroska", "-i", "pipe:0"]
+        var output: [String] = []
         if let audioFrom {
             // Copy the audio bit-exactly when the container takes its codec; otherwise (WMA into
             // MP4, say) re-encode it rather than lose it. No -shortest: the output keeps the
             // input's full audio, so its duration matches the input's. -copyts keeps its start.
-            arguments += ["-i", audioFrom, "-map", "0:v:0", "-map", "1:a:0?"]
-            arguments += container.audioArguments(for: VideoWriter.audioCodec(of: audioFrom))
+            input += ["-i", audioFrom]
+            output += ["-map", "0:v:0", "-map", "1:a:0?"] + container.audioArguments(for: VideoWriter.audioCodec(of: audioFrom))
         }
-        if let label { arguments += ["-metadata", "comment=\(label)", "-metadata", "description=\(label)"] }
-        arguments += ["-c:v", encoder] + Self.qualityArguments(encoder: encoder, quality: quality)
-        arguments += ["-fps_mode", "passthrough", "-enc_time_base:v", self.timeBase.ffmpegArgument]
+        if let label { output += ["-metadata", "comment=\(label)", "-metadata", "description=\(label)"] }
+        output += ["-c:v", encoder] + Self.qualityArguments(encoder: encoder, quality: quality)
         // Odd sizes cannot be yuv420p: pad by one pixel instead of failing.
-        arguments += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", "-f", container.muxer, temporary.path]
-        self.ffmpeg = try ToolProcess(program: ffmpeg, arguments: arguments, takesInput: true, givesOutput: false)
+        output += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", "-f", container.muxer, temporary.path]
+        arguments = (input, output)
+    }
+
+    /// Starts ffmpeg with the time base now fixed and sends the stream header.
+    private func start() throws -> ToolProcess {
+        if let ffmpeg { return ffmpeg }
+        let all = arguments.input + ["-fps_mode", "passthrough", "-enc_time_base:v", timeBase.ffmpegArgument] + arguments.output
+        let process = try ToolProcess(program: program, arguments: all, takesInput: true, givesOutput: false)
+        ffmpeg = process
         let header = MatroskaRawStream.header(width: width, height: height)
-        guard header.withUnsafeBytes({ self.ffmpeg.writeInput($0.baseAddress!, count: $0.count) }) else {
-            let status = self.ffmpeg.stop()
+        guard header.withUnsafeBytes({ process.writeInput($0.baseAddress!, count: $0.count) }) else {
+            let status = process.stop()
             try? FileManager.default.removeItem(at: temporary)
             throw VisageError.writeFailed(path: path, reason: failureReason(status: status))
         }
+        return process
     }
 
     /// Rate-control arguments that make `quality` mean the same thing (CRF) across encoders.
@@ -137,6 +154,12 @@ public final class VideoWriter: @unchecked Sendable {
         }
         guard timestamp.isFinite else { throw VisageError.invalidArgument("frame timestamp \(timestamp) is not a time") }
         if let error = pendingError() { throw error }
+        guard !finished else { throw VisageError.invalidArgument("\(path): frame written after finish or cancel") }
+        if ffmpeg == nil {
+            // Capture-clock times need finer ticks than the nominal frame grid.
+            if timestamped && requestedTimeBase == nil { timeBase = VideoTimeBase(1, 90000) }
+            _ = try start()
+        }
         let nanoseconds = placed(timestamp)
         lastRequested = timestamp
         written += 1
@@ -174,6 +197,7 @@ public final class VideoWriter: @unchecked Sendable {
     private func setError(_ e: VisageError) { errorLock.lock(); if writeError == nil { writeError = e }; errorLock.unlock() }
 
     private func send(_ frame: Image, nanoseconds: UInt64) {
+        guard let ffmpeg else { return }
         let rowBytes = frame.rowBytes
         let header = MatroskaRawStream.frameHeader(nanoseconds: nanoseconds, frameBytes: rowBytes * frame.height)
         var ok = header.withUnsafeBytes { ffmpeg.writeInput($0.baseAddress!, count: $0.count) }
@@ -192,7 +216,7 @@ public final class VideoWriter: @unchecked Sendable {
     }
 
     private func failureReason(status: Int32) -> String {
-        let lines = ffmpeg.stderrTail
+        let lines = ffmpeg?.stderrTail ?? []
         if lines.isEmpty { return "ffmpeg ended with status \(status) without saying why" }
         return FFmpegMessages.writeFailure(lines, encoder: encoder, temporary: temporary.path, destination: path)
     }
@@ -203,12 +227,11 @@ public final class VideoWriter: @unchecked Sendable {
         finished = true
         queue.sync {}   // every queued frame has been handed to ffmpeg
         if let error = pendingError() {
-            ffmpeg.stop()
+            ffmpeg?.stop()
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        guard written > 0 else {
-            ffmpeg.stop()
+        guard let ffmpeg, written > 0 else {
             try? FileManager.default.removeItem(at: temporary)
             throw VisageError.writeFailed(path: path, reason: "no frames were written")
         }
@@ -231,14 +254,14 @@ public final class VideoWriter: @unchecked Sendable {
         finished = true
         setError(.interrupted)   // queued frames are dropped
         queue.sync {}
-        ffmpeg.stop()
+        ffmpeg?.stop()
         try? FileManager.default.removeItem(at: temporary)
     }
 
     deinit { cancel() }
 
     /// The ffmpeg process encoding this file (tests check it is gone after `cancel`).
-    var encoderProcessID: Int32 { ffmpeg.processID }
+    var encoderProcessID: Int32? { ffmpeg?.processID }
 
     /// Whether `ffmpeg -encoders` lists this encoder.
     static func hasEncoder(_ name: String) -> Bool { EncoderProbe.codec(of: name) != nil }

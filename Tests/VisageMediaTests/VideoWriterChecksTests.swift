@@ -101,8 +101,9 @@ struct VideoWriterChecksTests {
         let output = dir.appendingPathComponent("out.mp4").path
 
         let cancelled = try VideoWriter(path: output, width: 64, height: 48, fps: 25)
+        #expect(cancelled.encoderProcessID == nil)   // ffmpeg starts with the first frame
         for _ in 0..<5 { try cancelled.write(Image(width: 64, height: 48)) }
-        let pid = cancelled.encoderProcessID
+        let pid = try #require(cancelled.encoderProcessID)
         cancelled.cancel()
         #expect(kill(pid, 0) == -1 && errno == ESRCH, "ffmpeg \(pid) still exists after cancel")
         try Self.expectNoLeftovers(in: dir)

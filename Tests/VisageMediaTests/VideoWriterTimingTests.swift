@@ -99,9 +99,22 @@ struct VideoWriterTimingTests {
         let writer = try VideoWriter(path: output, width: 64, height: 48, fps: 24000.0 / 1001)
         for _ in 0..<30 { try writer.write(Image(width: 64, height: 48)) }
         try writer.finish()
-        let times = try VideoFixtures.probeFrameTimes(output)
-        #expect(times.count == 30)
-        #expect(times.enumerated().allSatisfy { abs($0.element - Double($0.offset) * 1001 / 24000) <= 0.5 / 90000 + 1e-9 })
+        #expect(writer.timeBase == VideoTimeBase(1001, 24000))   // the frame grid, as ffmpeg's -r 23.976… gives
+        let (pts, timeBase) = try VideoFixtures.probePTS(output)
+        #expect(pts.count == 30)
+        #expect(pts.enumerated().allSatisfy { abs(timeBase.seconds($0.element) - Double($0.offset) * 1001 / 24000) < 1e-9 })
+        let rate = try VideoFixtures.run(VideoFixtures.ffprobe, ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=r_frame_rate",
+                                                                 "-of", "csv=p=0", output])
+        #expect(String(decoding: rate, as: UTF8.self).hasPrefix("24000/1001"))
+    }
+
+    /// The nominal rate as a fraction, as ffmpeg reads "-r" (so old outputs keep their time base).
+    @Test func frameRatesBecomeExactFractions() {
+        #expect(VideoTimeBase(framesPerSecond: 29.97) == VideoTimeBase(100, 2997))
+        #expect(VideoTimeBase(framesPerSecond: 30000.0 / 1001) == VideoTimeBase(1001, 30000))
+        #expect(VideoTimeBase(framesPerSecond: 25) == VideoTimeBase(1, 25))
+        #expect(VideoTimeBase(framesPerSecond: 15) == VideoTimeBase(1, 15))
+        #expect(VideoTimeBase(framesPerSecond: 519168.0 / 19667) == VideoTimeBase(19667, 519168))
     }
 
     /// A timestamp that does not increase is placed one tick after the previous frame, not dropped.
