@@ -70,9 +70,10 @@ enum FFmpegMessages {
     /// user never sees.
     static func writeFailure(_ lines: [String], encoder: String, temporary: String, destination: String) -> String {
         let all = lines.joined(separator: "\n")
-        if all.contains("No space left on device") { return "the disk is full" }
-        if all.contains("Permission denied") { return "permission denied; choose a folder you can write to" }
-        if all.contains("Read-only file system") { return "the folder is on a read-only file system" }
+        // The operating system's own words first (what people search for), then what to do.
+        if all.contains("No space left on device") { return "No space left on device; free some space or write elsewhere" }
+        if all.contains("Permission denied") { return "Permission denied; choose a folder you can write to" }
+        if all.contains("Read-only file system") { return "Read-only file system; choose a folder you can write to" }
         if let hint = encoderStartFailure(all, encoder: encoder) { return hint }
         if all.contains("codec not currently supported in container") || all.contains("are supported for WebM") {
             return "the container does not take that codec; use .mkv, or an encoder that fits the extension"

@@ -26,7 +26,7 @@ struct FFmpegMessagesTests {
         let text = FFmpegMessages.writeFailure(lines, encoder: "libx264", temporary: "/out/.x.partial-1234.mp4", destination: "/out/x.mp4")
         #expect(text == "/out/x.mp4: Some unexpected failure")
         #expect(FFmpegMessages.writeFailure(["av_interleaved_write_frame(): No space left on device"], encoder: "libx264",
-                                            temporary: "/t", destination: "/d") == "the disk is full")
+                                            temporary: "/t", destination: "/d") == "No space left on device; free some space or write elsewhere")
     }
 
     @Test func aProgramThatCannotStartSaysSo() {
