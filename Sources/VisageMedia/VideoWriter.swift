@@ -28,6 +28,9 @@ public final class VideoWriter: @unchecked Sendable {
     private let temporary: URL
     private let program: String
     private let arguments: (input: [String], output: [String])
+    private let audioFrom: String?
+    /// Where the copied audio starts on its file's timeline (nil without audio).
+    private let audioStart: Double?
     /// Started at the first frame, when the time base is known.
     private var ffmpeg: ToolProcess?
     private var finished = false
@@ -42,7 +45,8 @@ public final class VideoWriter: @unchecked Sendable {
     private var lastTick: Int64?
     private var lastRequested: Double?
     private var timestamped = false
-    private var shift: Double?
+    /// Seconds added to every time, video and audio alike; fixed at the first frame.
+    private var shift = 0.0
     private var warnedNudge = false
 
     /// - Parameters:
@@ -86,15 +90,19 @@ public final class VideoWriter: @unchecked Sendable {
         requestedTimeBase = timeBase
         self.timeBase = timeBase ?? VideoTimeBase(framesPerSecond: fps)
         temporary = AtomicFile.temporarySibling(of: destination)
-        var input = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts",
+        let input = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts",
                      "-f", "matroska", "-i", "pipe:0"]
         var output: [String] = []
+        self.audioFrom = audioFrom
         if let audioFrom {
             // Copy the audio bit-exactly when the container takes its codec; otherwise (WMA into
             // MP4, say) re-encode it rather than lose it. No -shortest: the output keeps the
             // input's full audio, so its duration matches the input's. -copyts keeps its start.
-            input += ["-i", audioFrom]
-            output += ["-map", "0:v:0", "-map", "1:a:0?"] + container.audioArguments(for: VideoWriter.audioCodec(of: audioFrom))
+            let audio = VideoWriter.audioFacts(of: audioFrom)
+            audioStart = audio.start
+            output += ["-map", "0:v:0", "-map", "1:a:0?"] + container.audioArguments(for: audio.codec)
+        } else {
+            audioStart = nil
         }
         if let label { output += ["-metadata", "comment=\(label)", "-metadata", "description=\(label)"] }
         output += ["-c:v", encoder] + Self.qualityArguments(encoder: encoder, quality: quality)
@@ -103,10 +111,26 @@ public final class VideoWriter: @unchecked Sendable {
         arguments = (input, output)
     }
 
-    /// Starts ffmpeg with the time base now fixed and sends the stream header.
-    private func start() throws -> ToolProcess {
+    /// Times further from 0 than this (an MPEG-TS capture's clock, hours in) are moved, with the
+    /// audio, so the output starts near 0; closer ones are kept exactly as they are.
+    static let largestKeptOrigin = 60.0
+
+    /// Starts ffmpeg with the time base and the timeline fixed by the first frame (at
+    /// `firstTimestamp`) and sends the stream header.
+    private func start(firstTimestamp: Double) throws -> ToolProcess {
         if let ffmpeg { return ffmpeg }
-        let all = arguments.input + ["-fps_mode", "passthrough", "-enc_time_base:v", timeBase.ffmpegArgument] + arguments.output
+        // One shift for video and audio alike keeps them in sync: Matroska cannot carry times
+        // before 0, and an origin hours away would make players wait hours.
+        let origin = min(firstTimestamp, audioStart ?? firstTimestamp)
+        if origin < 0 || origin > Self.largestKeptOrigin {
+            shift = -origin
+            VisageLog.logger("video").info("\(path): the video starts at \(firstTimestamp) s\(audioStart.map { ", its audio at \($0) s" } ?? ""); both are moved by \(shift) s so the file starts at 0")
+        }
+        var input = arguments.input
+        if let audioFrom {
+            input += (shift != 0 ? ["-itsoffset", String(shift)] : []) + ["-i", audioFrom]
+        }
+        let all = input + ["-fps_mode", "passthrough", "-enc_time_base:v", timeBase.ffmpegArgument] + arguments.output
         let process = try ToolProcess(program: program, arguments: all, takesInput: true, givesOutput: false)
         ffmpeg = process
         let header = MatroskaRawStream.header(width: width, height: height)
@@ -131,8 +155,8 @@ public final class VideoWriter: @unchecked Sendable {
         }
     }
 
-    /// Queues one frame at the nominal rate: `timestamp` = the previous frame's + 1 / fps (the first
-    /// at 0). The frame must have the writer's size, 3 channels, 8 bits, and its pixels must not
+    /// Queues one frame at the nominal rate: frame n at n / fps (after frames written with a
+    /// timestamp: the previous frame's time + 1 / fps). The frame must have the writer's size, 3 channels, 8 bits, and its pixels must not
     /// change afterwards (it is encoded asynchronously); errors surface on a later call or `finish`.
     public func write(_ frame: Image) throws {
         // Counted from the first frame, so rounding to ticks never accumulates.
@@ -142,7 +166,9 @@ public final class VideoWriter: @unchecked Sendable {
 
     /// Queues one frame at presentation time `timestamp` (seconds, on the timeline of `audioFrom`;
     /// `VideoFrame.timestamp` of the source, or seconds since a live capture started). Times must
-    /// increase; one that does not is moved one tick after the previous frame (logged once).
+    /// increase; one that does not is moved one tick after the previous frame (logged once). The
+    /// output keeps these times exactly, unless the video or its audio starts before 0 or more than
+    /// a minute in: then both are moved together so the file starts at 0.
     public func write(_ frame: Image, timestamp: Double) throws {
         timestamped = true
         try place(frame, timestamp: timestamp)
@@ -158,7 +184,7 @@ public final class VideoWriter: @unchecked Sendable {
         if ffmpeg == nil {
             // Capture-clock times need finer ticks than the nominal frame grid.
             if timestamped && requestedTimeBase == nil { timeBase = VideoTimeBase(1, 90000) }
-            _ = try start()
+            _ = try start(firstTimestamp: timestamp)
         }
         let nanoseconds = placed(timestamp)
         lastRequested = timestamp
@@ -173,14 +199,7 @@ public final class VideoWriter: @unchecked Sendable {
 
     /// `timestamp` on the output's ticks, strictly after the previous frame, as Matroska nanoseconds.
     private func placed(_ timestamp: Double) -> UInt64 {
-        // Matroska times cannot be negative: a stream starting before 0 is moved to start at 0.
-        if shift == nil {
-            shift = max(0, -timestamp)
-            if shift! > 0 {
-                VisageLog.logger("video").warning("\(path): the first frame is at \(timestamp) s; the video is shifted to start at 0")
-            }
-        }
-        var tick = Int64(((timestamp + shift!) / timeBase.seconds).rounded())
+        var tick = Int64(((timestamp + shift) / timeBase.seconds).rounded())
         if let lastTick, tick <= lastTick {
             if !warnedNudge {
                 warnedNudge = true
@@ -272,13 +291,19 @@ public final class VideoWriter: @unchecked Sendable {
     public static func tool(_ name: String) -> String? { MediaTools.path(of: name) }
 
     /// The codec of the first audio stream (ffprobe), nil when there is none or ffprobe is missing.
-    public static func audioCodec(of path: String) -> String? {
+    public static func audioCodec(of path: String) -> String? { audioFacts(of: path).codec }
+
+    /// Codec and start time (seconds) of the first audio stream; nils when there is none.
+    static func audioFacts(of path: String) -> (codec: String?, start: Double?) {
         guard let ffprobe = MediaTools.ffprobe,
-              let run = try? ToolRun.run(ffprobe, ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name",
-                                                   "-of", "csv=p=0", path], timeout: 60), run.status == 0 else { return nil }
-        let name = String(decoding: run.output, as: UTF8.self).split(separator: "\n").first.map(String.init)?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        return name.isEmpty ? nil : name
+              let run = try? ToolRun.run(ffprobe, ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name,time_base,start_pts",
+                                                   "-print_format", "json", path], timeout: 60), run.status == 0,
+              let json = try? JSONSerialization.jsonObject(with: run.output) as? [String: Any],
+              let stream = (json["streams"] as? [[String: Any]])?.first else { return (nil, nil) }
+        let codec = stream["codec_name"] as? String
+        let timeBase = (stream["time_base"] as? String).flatMap { VideoTimeBase(Substring($0)) }
+        let start = (stream["start_pts"] as? Int).flatMap { pts in timeBase.map { $0.seconds(Int64(pts)) } }
+        return (codec, start ?? (codec == nil ? nil : 0))
     }
 }
 

@@ -70,6 +70,25 @@ struct VideoWriterTimingTests {
         try Self.expectSameFrameTimes(late, output, shift: audioShift)
     }
 
+    /// A transport stream whose clock starts 100 s in: kept as is, the MP4 would open with 100 s of
+    /// nothing, so video and audio move together to start near 0, their offset unchanged.
+    @Test func distantOriginMovesVideoAndAudioTogether() throws {
+        let dir = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = try VideoFixtures.clip("clip.mp4", in: dir, seconds: 1)
+        let ts = try VideoFixtures.make("clock.ts", in: dir, ["-i", clip, "-c", "copy", "-output_ts_offset", "100"])
+        let output = dir.appendingPathComponent("out.mp4").path
+        let reader = try Self.roundTrip(ts, to: output)
+        let sourceAudio = try #require(reader.audioStartTime)
+        #expect(reader.startTime > 100 && sourceAudio > 100)
+        let video = try #require(try VideoFixtures.startTime(output, "video"))
+        let audio = try #require(try VideoFixtures.startTime(output, "audio"))
+        #expect(min(video, audio) < 0.1, "starts at \(video) / \(audio)")
+        #expect(abs((video - audio) - (reader.startTime - sourceAudio)) < 0.002, "A/V offset \(video - audio) vs \(reader.startTime - sourceAudio)")
+        let shift = video - reader.startTime
+        try Self.expectSameFrameTimes(ts, output, shift: shift)
+    }
+
     /// A live recording that dropped frames: frames carry the capture clock, so the file lasts
     /// as long as the recording did instead of playing fast.
     @Test func droppedFramesKeepRealTime() throws {
