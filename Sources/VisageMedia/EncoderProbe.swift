@@ -72,9 +72,18 @@ public enum EncoderProbe {
         candidates.filter { status(of: $0) == .works }
     }
 
+    /// Codecs Visage writes (H.264/H.265 for mp4/mov, VP8/VP9/AV1 for webm); other hardware
+    /// encoders (MJPEG, MPEG-2) are of no use to it.
+    public static let writtenCodecs: Set<String> = ["h264", "hevc", "vp8", "vp9", "av1"]
+
+    /// Hardware encoders this ffmpeg lists for the codecs Visage writes, sorted (not yet tried).
+    public static func hardwareCandidates() -> [String] {
+        listed().filter { name, codec in writtenCodecs.contains(codec) && hardwareMarkers.contains { name.contains($0) } }.keys.sorted()
+    }
+
     /// Hardware encoders this ffmpeg lists that also start here (what `visage doctor` should show).
     public static func workingHardwareEncoders() -> [String] {
-        working(among: listed().keys.filter { name in hardwareMarkers.contains { name.contains($0) } }.sorted())
+        working(among: hardwareCandidates())
     }
 
     /// The codec `encoder` makes, nil when ffmpeg does not list it.

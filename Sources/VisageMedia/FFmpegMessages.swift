@@ -34,7 +34,7 @@ enum FFmpegMessages {
                                "Error while opening encoder", "Error closing", "Error writing trailer"]
         let candidates = parsed.filter { p in !noise.contains { p.text.contains($0) } && !p.text.isEmpty }
         let errors = candidates.filter { $0.level == "error" || $0.level == "fatal" || $0.level == nil }
-        guard var text = (errors.last ?? candidates.last).map({ String($0.text) }) else { return "no message" }
+        guard var text = (errors.last ?? candidates.last).map({ String($0.text) }) else { return "ffmpeg gave no reason" }
         if let temporary, let shownAs { text = text.replacingOccurrences(of: temporary, with: shownAs) }
         return text.trimmingCharacters(in: .whitespaces)
     }

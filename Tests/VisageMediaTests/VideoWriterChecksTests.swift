@@ -74,6 +74,11 @@ struct VideoWriterChecksTests {
         #expect(EncoderProbe.status(of: "libx264") == .works)
         #expect(EncoderProbe.working(among: ["libx264", "libx246", "libvpx-vp9"]) == ["libx264", "libvpx-vp9"])
         #expect(EncoderProbe.codec(of: "libx264") == "h264" && EncoderProbe.codec(of: "libvpx-vp9") == "vp9")
+        // Hardware candidates are only of codecs we write, and doctor's list only those that start.
+        let candidates = EncoderProbe.hardwareCandidates()
+        #expect(candidates.allSatisfy { EncoderProbe.writtenCodecs.contains(EncoderProbe.codec(of: $0) ?? "") })
+        #expect(!candidates.contains("mjpeg_vaapi") && !candidates.contains("libx264"))
+        #expect(Set(EncoderProbe.workingHardwareEncoders()).isSubset(of: candidates))
     }
 
     /// Each container with a fitting encoder writes a playable file; audio that a container cannot
