@@ -386,6 +386,10 @@ int32_t vcv_video_fourcc(vcv_video *video) {
     try { return static_cast<int32_t>(video->capture.get(cv::CAP_PROP_FOURCC)); } catch (...) { return 0; }
 }
 
+int32_t vcv_video_orientation(vcv_video *video) {
+    try { return static_cast<int32_t>(video->capture.get(cv::CAP_PROP_ORIENTATION_META)); } catch (...) { return 0; }
+}
+
 }  // extern "C"
 
 // Remapping (piecewise affine warps)

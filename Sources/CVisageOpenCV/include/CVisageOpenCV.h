@@ -117,6 +117,9 @@ int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, con
 int32_t vcv_video_read_into(vcv_video *video, vcv_view *dst, vcv_error *err);
 /// The capture's pixel format as a FOURCC code (0 when the backend does not say).
 int32_t vcv_video_fourcc(vcv_video *video);
+/// The rotation the file's metadata asks for, as the capture reads it (CAP_PROP_ORIENTATION_META;
+/// 0 when none). Its sign differs between OpenCV versions; we only ask whether it is non-zero.
+int32_t vcv_video_orientation(vcv_video *video);
 
 #ifdef __cplusplus
 }
