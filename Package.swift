@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "VisageAU", targets: ["VisageAU"]),
         .library(name: "VisageCLNF", targets: ["VisageCLNF"]),
         .library(name: "VisageLive", targets: ["VisageLive"]),
+        .library(name: "VisageEnhance", targets: ["VisageEnhance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +40,9 @@ let package = Package(
             cxxSettings: [
                 .headerSearchPath(depsInclude),
                 .headerSearchPath(depsInclude + "/opencv4"),
+                // The region warp computes OpenCV's fixed-point maps per pixel in the shim; unoptimised it
+                // would dominate paste-back timings in the debug test suite.
+                .unsafeFlags(["-O2"], .when(configuration: .debug)),
             ],
             linkerSettings: openCVLibraries.map { .linkedLibrary($0) } + [
                 .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
@@ -75,6 +79,13 @@ let package = Package(
             name: "VisageSwap",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "VisageEnhance",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace"],
+            // Per-pixel tensor packing and paste-back blending: unoptimised they would dominate the
+            // debug test suite and make its timing prints meaningless.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "VisageAU",
@@ -114,6 +125,9 @@ let package = Package(
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
+        .testTarget(name: "VisageEnhanceTests", dependencies: [
+            "VisageEnhance", "VisageFace", "VisageMedia", "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive"]),
     ],

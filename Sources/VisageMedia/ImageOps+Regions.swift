@@ -48,3 +48,25 @@ extension ImageOps {
         return Affine2D(out)
     }
 }
+
+extension ImageOps {
+    /// Erosion with a rectangular kernel of ones into a caller's buffer (same size, channels and depth as
+    /// `src`). A 0×0 kernel erodes with OpenCV's default 3×3, as `cv2.erode(m, np.ones((0, 0)))` does.
+    public static func erode(_ src: Image, into dst: Image, kernelWidth: Int, kernelHeight: Int, iterations: Int = 1) throws {
+        try OpenCVBridge.call("erode") { err in
+            src.withView { s in dst.withView { d in
+                _ = vcv_erode(s, d, Int32(kernelWidth), Int32(kernelHeight), Int32(iterations), &err)
+            } }
+        }
+    }
+
+    /// Gaussian blur into a caller's buffer (same size, channels and depth as `src`); odd kernel sizes.
+    public static func gaussianBlur(_ src: Image, into dst: Image, kernelWidth: Int, kernelHeight: Int,
+                                    sigmaX: Double = 0, sigmaY: Double = 0) throws {
+        try OpenCVBridge.call("GaussianBlur") { err in
+            src.withView { s in dst.withView { d in
+                _ = vcv_gaussian_blur(s, d, Int32(kernelWidth), Int32(kernelHeight), sigmaX, sigmaY, &err)
+            } }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import VisageCore
+import VisageFace
+import VisageMedia
+import VisageRuntime
+import VisageEnhance
+
+/// The numbers of docs/ENHANCE.md, produced by the library's benchmark functions (what `visage bench enhance`
+/// will print). Off unless VISAGE_BENCH_ENHANCE=1: the temporal-cache runs enhance hundreds of faces with the
+/// 396-GFLOP GFPGAN twin (about 1.2 s each on 2 CPU cores). Speed targets are not asserted here.
+///
+///     VISAGE_BENCH_ENHANCE=1 VISAGE_BENCH_FRAMES=60 VISAGE_BENCH_OUT=/tmp/enhance-bench \
+///       VISAGE_MODEL_MIRROR=../shared/models swift test --skip-build --filter EnhanceBenchmarkRun
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["VISAGE_BENCH_ENHANCE"] == "1"))
+struct EnhanceBenchmarkRun {
+    static let environment = ProcessInfo.processInfo.environment
+    static var frames: Int { Int(environment["VISAGE_BENCH_FRAMES"] ?? "") ?? 60 }
+
+    static func write<T: Encodable>(_ value: T, _ name: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+        if let dir = environment["VISAGE_BENCH_OUT"] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try AtomicFile.write(to: URL(fileURLWithPath: dir).appendingPathComponent(name)) { try data.write(to: $0) }
+        }
+    }
+
+    static func analyzer(_ store: ModelStore, detectEvery: Int = 5) throws -> FaceAnalyzer {
+        try FaceAnalyzer(detector: try DetectorFactory.make(model: DetectorFactory.defaultModel, store: store,
+                                                            options: DetectionOptions(maxInputSide: 640)),
+                         landmarker: try PFLDLandmarker.make(store: store), embedder: nil,
+                         options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: detectEvery))
+    }
+
+    @Test func stagesOfOneFaceAt960x540OnOneCore() throws {
+        let store = try EnhanceFixtures.store()
+        let engine = try FaceEnhancementEngine(enhancer: try ONNXFaceEnhancer(modelPath: try EnhanceFixtures.gfpganTwin(), profile: .gfpgan14))
+        var results: [EnhanceBenchmark.StageResult] = []
+        let previousThreads = OpenCVInfo.threads
+        OpenCVInfo.setThreads(1)
+        defer { OpenCVInfo.setThreads(previousThreads) }
+        for video in ["video/face_recognition/short_hamilton_clip.mp4", "video/openface/2015-10-15-15-14.avi"] {
+            let reader = try VideoReader(path: EnhanceFixtures.media(video))
+            let frame = try ImageOps.resize(try #require(try reader.read()), width: 960, height: 540)
+            var timings = AnalysisTimings()
+            let faces = try Self.analyzer(store).analyze(frame, timings: &timings)
+            let face = try #require(faces.max { $0.box.area < $1.box.area })
+            let result = try EnhanceBenchmark.stages(engine: engine, frame: frame,
+                                                     face: EnhanceFace(keypoints: face.keypoints, box: face.box), modelRuns: 3, compositeRuns: 200)
+            print(String(format: "%@ 960x540, eyes %.0f px, region %@ (medians, one core, CPU ms): align %.2f, paste-back %.2f, blend %.3f, paste+blend %.2f (wall %.2f); model %.0f ms wall, %.0f ms CPU (%.0f GFLOP/s wall, %.1f GFLOP per CPU-second)",
+                         video, result.eyeDistance, "\(result.pasteRegion.map { "\($0.width)x\($0.height)" } ?? "-")",
+                         result.alignCPU.median, result.pasteBackCPU.median, result.blendCPU.median, result.compositeCPU.median,
+                         result.compositeWall.median, result.modelWall.median, result.modelProcessCPU.median,
+                         result.gflopPerSecondWall ?? 0, result.gflopPerCPUSecond ?? 0))
+            results.append(result)
+        }
+        try Self.write(results, "enhance-stages.json")
+    }
+
+    @Test func temporalCacheOnTwoVideos() throws {
+        let store = try EnhanceFixtures.store()
+        let engine = try FaceEnhancementEngine(enhancer: try ONNXFaceEnhancer(modelPath: try EnhanceFixtures.gfpganTwin(), profile: .gfpgan14))
+        var rows: [EnhanceBenchmark.CacheRow] = []
+        for video in ["video/openface/2015-10-15-15-14.avi", "video/face_recognition/short_hamilton_clip.mp4"] {
+            rows += try EnhanceBenchmark.temporalCache(
+                video: EnhanceFixtures.media(video), analyzer: try Self.analyzer(store), engine: engine, frames: Self.frames,
+                policies: [.every(2), .every(4), .every(8), TemporalCachePolicy(interval: 8, adaptive: true, motionThreshold: 8)],
+                progress: { print($0) })
+        }
+        try Self.write(rows, "enhance-temporal-cache.json")
+    }
+}
