@@ -10,12 +10,14 @@ import VisageEnhance
 /// will print). Off unless VISAGE_BENCH_ENHANCE=1: the temporal-cache runs enhance hundreds of faces with the
 /// 396-GFLOP GFPGAN twin (about 1.2 s each on 2 CPU cores). Speed targets are not asserted here.
 ///
-///     VISAGE_BENCH_ENHANCE=1 VISAGE_BENCH_FRAMES=60 VISAGE_BENCH_OUT=/tmp/enhance-bench \
+///     VISAGE_BENCH_ENHANCE=1 VISAGE_BENCH_FRAMES=60 [VISAGE_BENCH_REPLAY=1] VISAGE_BENCH_OUT=/tmp/enhance-bench \
 ///       VISAGE_MODEL_MIRROR=../shared/models swift test --skip-build --filter EnhanceBenchmarkRun
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["VISAGE_BENCH_ENHANCE"] == "1"))
 struct EnhanceBenchmarkRun {
     static let environment = ProcessInfo.processInfo.environment
     static var frames: Int { Int(environment["VISAGE_BENCH_FRAMES"] ?? "") ?? 60 }
+    /// VISAGE_BENCH_REPLAY=1: the network runs only in the every-frame pass (see EnhanceBenchmark.temporalCache).
+    static var replay: Bool { environment["VISAGE_BENCH_REPLAY"] == "1" }
 
     static func write<T: Encodable>(_ value: T, _ name: String) throws {
         let encoder = JSONEncoder()
@@ -68,7 +70,7 @@ struct EnhanceBenchmarkRun {
             rows += try EnhanceBenchmark.temporalCache(
                 video: EnhanceFixtures.media(video), analyzer: try Self.analyzer(store), engine: engine, frames: Self.frames,
                 policies: [.every(2), .every(4), .every(8), TemporalCachePolicy(interval: 8, adaptive: true, motionThreshold: 8)],
-                progress: { print($0) })
+                replayKeyFrames: Self.replay, progress: { print($0) })
         }
         try Self.write(rows, "enhance-temporal-cache.json")
     }

@@ -106,12 +106,22 @@ import VisageRuntime
         // The analyser the swap job uses (YuNet + PFLD, tracking ids) on the first frames of a real video,
         // with the GPEN-256 stand-in: the bookkeeping must add up frame by frame.
         let store = try EnhanceFixtures.store()
-        let analyzer = try FaceAnalyzer(detector: try DetectorFactory.make(model: DetectorFactory.defaultModel, store: store),
-                                        landmarker: try PFLDLandmarker.make(store: store), embedder: nil,
-                                        options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: 5))
-        let rows = try EnhanceBenchmark.temporalCache(video: EnhanceFixtures.media("video/openface/2015-10-15-15-14.avi"), analyzer: analyzer,
-                                                      engine: try EnhanceEngineTests.engine(), frames: 12,
-                                                      policies: [.every(4), TemporalCachePolicy(interval: 8, adaptive: true, motionThreshold: 8)])
+        func analyzer() throws -> FaceAnalyzer {
+            try FaceAnalyzer(detector: try DetectorFactory.make(model: DetectorFactory.defaultModel, store: store),
+                             landmarker: try PFLDLandmarker.make(store: store), embedder: nil,
+                             options: AnalysisOptions(landmarks: true, pose: false, embeddings: false, detectEvery: 5))
+        }
+        let policies = [TemporalCachePolicy.every(4), TemporalCachePolicy(interval: 8, adaptive: true, motionThreshold: 8)]
+        let video = EnhanceFixtures.media("video/openface/2015-10-15-15-14.avi")
+        let rows = try EnhanceBenchmark.temporalCache(video: video, analyzer: try analyzer(), engine: try EnhanceEngineTests.engine(),
+                                                      frames: 12, policies: policies)
+        // Replaying the every-frame pass's network outputs on key frames changes nothing but the time spent.
+        let replayed = try EnhanceBenchmark.temporalCache(video: video, analyzer: try analyzer(), engine: try EnhanceEngineTests.engine(),
+                                                          frames: 12, policies: policies, replayKeyFrames: true)
+        for (a, b) in zip(rows, replayed) {
+            #expect(a.modelRuns == b.modelRuns && a.meanAbsDiff == b.meanAbsDiff && a.p99AbsDiff == b.p99AbsDiff && a.maxAbsDiff == b.maxAbsDiff)
+        }
+        #expect(replayed.dropFirst().allSatisfy(\.modelTimesReplayed) && !replayed[0].modelTimesReplayed)
         #expect(rows.count == 3)
         let every = rows[0], n4 = rows[1], adaptive = rows[2]
         #expect(every.frames == 12 && every.faces >= 12 && every.modelRuns == every.faces && every.maxAbsDiff == 0)
