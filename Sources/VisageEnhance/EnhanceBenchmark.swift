@@ -72,11 +72,12 @@ public enum EnhanceBenchmark {
         var paste: [Double] = [], blend: [Double] = [], composite: [Double] = [], compositeWall: [Double] = []
         let transform = try EnhancerAlignment.transform(keypoints: face.keypoints, profile: engine.profile)
         var crop = try engine.restore(frame, transform: transform, times: nil)   // warm-up: session init, arenas
+        let aligned = Image(width: engine.profile.size, height: engine.profile.size, channels: 3)
         for _ in 0..<modelRuns {
             if shouldStop() { throw VisageError.interrupted }
-            let (aligned, alignMs) = try cpu {
+            let (_, alignMs) = try cpu {
                 let t = try EnhancerAlignment.transform(keypoints: face.keypoints, profile: engine.profile)
-                return try EnhancerAlignment.crop(frame, transform: t, profile: engine.profile)
+                try EnhancerAlignment.crop(frame, transform: t, profile: engine.profile, into: aligned)
             }
             align.append(alignMs)
             let (restored, ms, cpuMs) = try wall { try engine.enhancer.restore(aligned, fidelity: engine.options.fidelity) }

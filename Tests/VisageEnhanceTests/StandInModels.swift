@@ -74,6 +74,15 @@ enum StandInModels {
                          initializers: [indices], name: "GPEN-BFR-\(size)-standin.onnx")
     }
 
+    /// GFPGAN's interface ('input' → 'output', [1,3,S,S]) returning its input: an ideal "restorer" that
+    /// leaves the face as it is, so the temporal cache's error against it is the cache's own error (an old
+    /// face moved to the new frame), without the random twin's output flickering between frames.
+    static func identity(size: Int) throws -> String {
+        try write([node("Identity", ["input"], ["output"])],
+                  inputs: [valueInfo("input", .float, [1, 3, size, size])],
+                  outputs: [valueInfo("output", .float, [1, 3, size, size])], name: "identity-\(size)-standin.onnx")
+    }
+
     /// CodeFormer interface with the given input names; the graph returns image · w.
     static func codeformer(image: String = "input", weight: String = "weight") throws -> String {
         var cast = Onnx_AttributeProto()
