@@ -10,7 +10,9 @@ import Foundation
 /// A cluster per frame keeps every timestamp exact: a SimpleBlock's own offset is only 16 bits.
 enum MatroskaRawStream {
     /// EBML header, Segment start, Info and Tracks for `width` × `height` BGR frames.
-    static func header(width: Int, height: Int, writingApp: String = "visage") -> [UInt8] {
+    /// `frameNanoseconds` becomes the track's DefaultDuration: without it the last frame has no
+    /// duration, and a one-frame video ends up as an MP4 whose edit list shows nothing.
+    static func header(width: Int, height: Int, frameNanoseconds: UInt64? = nil, writingApp: String = "visage") -> [UInt8] {
         let ebml = element(0x1A45DFA3,
                            unsigned(0x4286, 1) + unsigned(0x42F7, 1) + unsigned(0x42F2, 4) + unsigned(0x42F3, 8)
                            + element(0x4282, Array("matroska".utf8)) + unsigned(0x4287, 4) + unsigned(0x4285, 2))
@@ -19,8 +21,9 @@ enum MatroskaRawStream {
                            + element(0x4D80, Array(writingApp.utf8)) + element(0x5741, Array(writingApp.utf8)))
         let video = element(0xE0, unsigned(0xB0, UInt64(width)) + unsigned(0xBA, UInt64(height))
                             + element(0x2EB524, [0x42, 0x47, 0x52, 0x18]))   // ColourSpace "BGR" 24
+        let duration = frameNanoseconds.map { unsigned(0x23E383, max(1, $0)) } ?? []
         let track = element(0xAE, unsigned(0xD7, 1) + unsigned(0x73C5, 1) + unsigned(0x83, 1) + unsigned(0x9C, 0)
-                            + element(0x86, Array("V_UNCOMPRESSED".utf8)) + video)
+                            + duration + element(0x86, Array("V_UNCOMPRESSED".utf8)) + video)
         return ebml + segmentStart + info + element(0x1654AE6B, track)
     }
 

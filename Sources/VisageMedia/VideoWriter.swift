@@ -133,7 +133,8 @@ public final class VideoWriter: @unchecked Sendable {
         let all = input + ["-fps_mode", "passthrough", "-enc_time_base:v", timeBase.ffmpegArgument] + arguments.output
         let process = try ToolProcess(program: program, arguments: all, takesInput: true, givesOutput: false)
         ffmpeg = process
-        let header = MatroskaRawStream.header(width: width, height: height)
+        let frameNanoseconds = fps.isFinite && fps > 0 ? UInt64((1e9 / fps).rounded()) : nil
+        let header = MatroskaRawStream.header(width: width, height: height, frameNanoseconds: frameNanoseconds)
         guard header.withUnsafeBytes({ process.writeInput($0.baseAddress!, count: $0.count) }) else {
             let status = process.stop()
             try? FileManager.default.removeItem(at: temporary)

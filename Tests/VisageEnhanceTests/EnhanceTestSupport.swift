@@ -24,7 +24,10 @@ enum EnhanceFixtures {
 
     /// A store in a fresh directory, fed from VISAGE_MODEL_MIRROR (CI) or the network.
     static func store(acceptLicenses: Bool? = nil) throws -> ModelStore {
-        ModelStore(root: try temporaryDirectory(), acceptLicenses: acceptLicenses)
+        // Tests may install from the mirror on first use; the product's stores never do.
+        var store = ModelStore(root: try temporaryDirectory(), acceptLicenses: acceptLicenses)
+        store.installsMissing = true
+        return store
     }
 
     static func temporaryDirectory() throws -> URL {

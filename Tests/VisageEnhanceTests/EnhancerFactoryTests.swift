@@ -31,7 +31,7 @@ import VisageRuntime
             return
         }
         #expect(id == "codeformer" && license.contains("S-Lab License 1.0") && license.contains("NON-COMMERCIAL"))
-        #expect("\(error!)".contains("--accept-license"))
+        #expect("\(error!)".contains("VISAGE_ACCEPT_LICENSES=1"))
         // Accepted, but the file is nowhere: now the error is about the file, and says where to get it.
         let accepting = ModelStore(root: store.root, mirror: store.mirror, acceptLicenses: true)
         let missing = #expect(throws: VisageError.self) { try EnhancerFactory.make(model: "codeformer", store: accepting) }

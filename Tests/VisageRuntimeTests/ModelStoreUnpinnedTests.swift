@@ -31,7 +31,8 @@ import VisageCore
     @Test func firstInstallRecordsTheHashAndLaterCopiesMustMatchIt() throws {
         let entry = try ModelCatalog.entry("gfpgan-1.4")
         let bytes = Data((0..<4096).map { UInt8($0 % 253) })
-        let store = ModelStore(root: try RuntimeFixtures.temporaryDirectory(), mirror: try Self.mirror(with: bytes, for: entry))
+        var store = ModelStore(root: try RuntimeFixtures.temporaryDirectory(), mirror: try Self.mirror(with: bytes, for: entry))
+        store.installsMissing = true
         #expect(!store.isInstalled(entry))
         let path = try store.path(for: "gfpgan-1.4")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
@@ -57,7 +58,7 @@ import VisageCore
         let refusing = ModelStore(root: try RuntimeFixtures.temporaryDirectory(), mirror: mirror, acceptLicenses: false)
         let error = #expect(throws: VisageError.self) { try refusing.install(entry, progress: false) }
         let text = error.map { "\($0)" } ?? ""
-        #expect(text.contains("S-Lab License 1.0") && text.contains("NON-COMMERCIAL") && text.contains("--accept-license"))
+        #expect(text.contains("S-Lab License 1.0") && text.contains("NON-COMMERCIAL") && text.contains("VISAGE_ACCEPT_LICENSES=1"))
         #expect(!FileManager.default.fileExists(atPath: refusing.location(of: entry.primaryFile, in: entry).path))
 
         let accepting = ModelStore(root: refusing.root, mirror: mirror, acceptLicenses: true)
