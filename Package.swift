@@ -124,14 +124,14 @@ let package = Package(
         ),
         .target(
             name: "VisageLive",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU"]
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU", "VisageEnhance"]
         ),
         // Everything between a front end's options and its output: typed Codable jobs and results, run with a
         // JobContext (models, cancellation, progress). The CLI and the server are thin layers over it.
         .target(
             name: "VisageJobs",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
-                           "VisageCLNF", "VisageLive", .product(name: "Logging", package: "swift-log")]
+                           "VisageCLNF", "VisageLive", "VisageEnhance", .product(name: "Logging", package: "swift-log")]
         ),
         // HTTP (Hummingbird): routing, storage, scheduling and security; no face processing.
         .target(
@@ -143,7 +143,7 @@ let package = Package(
             name: "visage",
             dependencies: [
                 "VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageSwap", "VisageAU",
-                "VisageCLNF", "VisageLive", "VisageJobs", "VisageServer",
+                "VisageCLNF", "VisageLive", "VisageEnhance", "VisageJobs", "VisageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -163,7 +163,7 @@ let package = Package(
             "VisageEnhance", "VisageFace", "VisageMedia", "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
-        .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU"]),
+        .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU", "VisageEnhance"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,6 +1,7 @@
 import Foundation
 import VisageAU
 import VisageCore
+import VisageEnhance
 import VisageFace
 import VisageMedia
 import VisageRuntime
@@ -27,8 +28,44 @@ public final class FaceTrackingStage: @unchecked Sendable {
     }
 }
 
+/// The live pipeline's face enhancer: a temporal cache whose key-frame interval follows the adaptive
+/// controller (when the controller detects less often to keep up, the network runs less often too).
+public final class LiveEnhancement: @unchecked Sendable {
+    public let temporal: TemporalFaceEnhancer
+    /// The interval at the mode's own settings (level 0 of the controller's ladder).
+    public let baseInterval: Int
+    /// The detection interval at level 0: how far the controller has gone is read from it.
+    public let baseDetectEvery: Int
+    /// The largest interval the controller may push the cache to.
+    public static let maxInterval = 32
+
+    /// - Parameter cache: false (quality mode) runs the network on every face of every frame.
+    public init(temporal: TemporalFaceEnhancer, baseDetectEvery: Int, cache: Bool) {
+        self.temporal = temporal
+        baseInterval = temporal.policy.interval
+        self.baseDetectEvery = max(1, baseDetectEvery)
+        if !cache { temporal.policy.enabled = false }
+    }
+
+    /// The interval for the settings in force: the base interval times how many times less often the
+    /// controller detects than the mode does.
+    public func interval(for settings: QualitySettings) -> Int {
+        let load = max(1, (settings.detectEvery + baseDetectEvery - 1) / baseDetectEvery) * max(1, settings.skip)
+        return min(Self.maxInterval, max(baseInterval, baseInterval * load))
+    }
+
+    func enhance(_ frame: Image, faces: [AnalyzedFace], settings: QualitySettings) throws {
+        if temporal.policy.enabled {
+            let wanted = interval(for: settings)
+            if wanted != temporal.policy.interval { temporal.policy.interval = wanted }
+        }
+        try temporal.enhance(frame, faces: faces.map { EnhanceFace(keypoints: $0.keypoints, box: $0.box, landmarks: $0.landmarks, trackID: $0.id) })
+    }
+}
+
 /// The live pipeline's real work: detect/track faces; then OpenFace AUs (online rules, CSV)
-/// and/or a face swap; or, with neither, boxes drawn on the faces.
+/// and/or a face swap, then optionally a face enhancer (on the swapped faces, or on every face without a
+/// swap); or, with none of them, boxes drawn on the faces.
 public final class FaceWork: LiveWork, @unchecked Sendable {
     public let tracking: FaceTrackingStage
     public let swapper: FaceSwapEngine?
@@ -38,19 +75,22 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
     public let watermark: Bool
     /// The source's width: AU coordinates are written in the source's pixels, whatever size frames are processed at.
     public let sourceWidth: Int?
+    public let enhancement: LiveEnhancement?
     public let name: String
 
     public init(tracking: FaceTrackingStage, swapper: FaceSwapEngine?, au: AURecorder?, manyFaces: Bool, watermark: Bool = false,
-                sourceWidth: Int? = nil) {
+                sourceWidth: Int? = nil, enhancement: LiveEnhancement? = nil) {
         self.sourceWidth = sourceWidth
         self.tracking = tracking
         self.swapper = swapper
         self.au = au
         self.manyFaces = manyFaces
         self.watermark = watermark
+        self.enhancement = enhancement
         var parts: [String] = []
         if au != nil { parts.append("AUs") }
         if let swapper { parts.append(swapper.isNeural ? "inswapper swap" : "landmark swap") }
+        if let enhancement { parts.append("\(enhancement.temporal.engine.profile.modelID) enhancer") }
         name = parts.isEmpty ? "detect only" : parts.joined(separator: " + ")
     }
 
@@ -66,10 +106,14 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
             try au.add(frame: frame.image, index: frame.number, timestamp: frame.timestamp, faces: faces, sourceScale: scale)
         }
         guard let swapper else {
-            if au == nil { for face in frame.faces { Drawing.rectangle(frame.image, face.box) } }
+            if let enhancement {
+                try enhancement.enhance(frame.image, faces: manyFaces ? frame.faces : Self.largest(frame.faces), settings: frame.settings)
+            } else if au == nil {
+                for face in frame.faces { Drawing.rectangle(frame.image, face.box) }
+            }
             return
         }
-        let chosen = manyFaces ? frame.faces : (frame.faces.max { $0.box.area < $1.box.area }.map { [$0] } ?? [])
+        let chosen = manyFaces ? frame.faces : Self.largest(frame.faces)
         if chosen.count > 1 && Self.apart(chosen.map(\.box)) && swapper.options.mouthMask == 0 {
             // Faces far enough apart touch disjoint pixels: swap them at the same time.
             let image = frame.image
@@ -81,7 +125,13 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
         } else {
             for face in chosen { try swapper.swap(face, in: frame.image) }
         }
+        // The swapped faces only, after their paste-back (as Deep-Live-Cam does).
+        try enhancement?.enhance(frame.image, faces: chosen, settings: frame.settings)
         if watermark { SyntheticMediaMark.draw(on: frame.image) }
+    }
+
+    static func largest(_ faces: [AnalyzedFace]) -> [AnalyzedFace] {
+        faces.max { $0.box.area < $1.box.area }.map { [$0] } ?? []
     }
 
     /// Boxes grown by half their size do not overlap (the swappers' blend regions stay inside).

@@ -71,9 +71,16 @@ public final class SwapAssignment {
     /// Swaps the assigned faces of `frame` in place; returns how many were swapped.
     @discardableResult
     public func swap(_ faces: [AnalyzedFace], in frame: Image, times: StageTimes? = nil) throws -> Int {
+        try swapFaces(faces, in: frame, times: times).count
+    }
+
+    /// Swaps the assigned faces of `frame` in place; returns the faces swapped (what a face enhancer that
+    /// runs after the swap works on: the swapped faces only).
+    @discardableResult
+    public func swapFaces(_ faces: [AnalyzedFace], in frame: Image, times: StageTimes? = nil) throws -> [AnalyzedFace] {
         let chosen = try assign(faces, in: frame)
         for (face, source) in chosen { try sources[source].engine.swap(face, in: frame, times: times) }
-        return chosen.count
+        return chosen.map(\.face)
     }
 }
 

@@ -6,7 +6,7 @@ import VisageJobs
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.",
-                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchAU.self, BenchLive.self])
+                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchEnhance.self, BenchAU.self, BenchLive.self])
 }
 
 struct BenchDetect: ParsableCommand {

@@ -31,6 +31,7 @@ struct Live: ParsableCommand {
     @Option(name: [.short, .customLong("swap-face")], help: "Photo whose face is put on the faces in the input (enables swapping).")
     var swapFace: String?
     @OptionGroup var swapModels: SwapperOptions
+    @OptionGroup var enhance: EnhancerOptions
     @Flag(help: "Swap every face (default: the largest).") var manyFaces = false
     @Option(parsing: .unconditional, help: "Keep the target's mouth: 0 (off) to 1.") var mouthMask: Float = 0
     @Option(parsing: .unconditional, help: "Blend strength of the swapped face, 0 to 1.") var opacity: Float = 1
@@ -74,6 +75,7 @@ struct Live: ParsableCommand {
         job.maxFrames = maxFrames
         job.duration = duration
         job.detector = detector
+        enhance.apply(to: &job)
         return job
     }
 
@@ -96,7 +98,7 @@ struct Live: ParsableCommand {
         }
         let job = self.job
         // Everything that can fail on a bad argument fails before capture starts.
-        let context = try CLIJob.prepare(job, runtime: runtime, banner: false)
+        let context = try CLIJob.prepare(job, runtime: runtime, banner: false, store: enhance.store)
         let publisher = stream.map { _ in LiveFramePublisher() }
         let server = try stream.map { text -> MJPEGServer in
             let address = try StreamAddress(text)

@@ -30,6 +30,7 @@ struct Swap: ParsableCommand {
     @Option(parsing: .unconditional, help: "Videos: run the detector every N frames (1 to 100), track with landmarks in between.") var detectEvery: Int = 5
     @Option(help: "Face detector model id.") var detector: String = DetectorFactory.defaultModel
     @OptionGroup var swapModels: SwapperOptions
+    @OptionGroup var enhance: EnhancerOptions
     @OptionGroup var runtime: RuntimeOptions
 
     var job: SwapJob {
@@ -53,6 +54,7 @@ struct Swap: ParsableCommand {
         job.detectEvery = detectEvery
         job.detector = detector
         swapModels.apply(to: &job)
+        enhance.apply(to: &job)
         return job
     }
 
@@ -63,7 +65,7 @@ struct Swap: ParsableCommand {
     }
 
     func run() throws {
-        let result = try CLIJob.run(job, runtime: runtime)
+        let result = try CLIJob.run(job, runtime: runtime, store: enhance.store)
         for made in result.sourceFaces { Output.faceChoice(made, option: "--source-face") }
         for warning in result.warnings { Output.warning(warning) }
         if MediaKind.isVideo(target) {
@@ -71,6 +73,7 @@ struct Swap: ParsableCommand {
         } else {
             print("\(output): swapped \(result.swappedFaces) face\(result.swappedFaces == 1 ? "" : "s")")
         }
+        if let e = result.enhancement { print(EnhancerOptions.describe(e)) }
     }
 }
 

@@ -9,7 +9,7 @@ struct Visage: ParsableCommand {
         commandName: "visage",
         abstract: "Real-time face processing: detection, analysis, swap, enhancement, action units.",
         version: VisageVersion.string,
-        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, AU.self, Live.self, Doctor.self, Bench.self, Models.self]
+        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, Enhance.self, AU.self, Live.self, Doctor.self, Bench.self, Models.self]
     )
 }
 
@@ -49,15 +49,15 @@ struct RuntimeOptions: ParsableArguments {
 /// progress bar), say where it runs, then run it with the command's context.
 enum CLIJob {
     /// The context to run `job` in, once it is ready to run.
-    static func prepare<J: VisageJob>(_ job: J, runtime: RuntimeOptions, banner: Bool = true) throws -> JobContext {
-        let context = try runtime.context()
+    static func prepare<J: VisageJob>(_ job: J, runtime: RuntimeOptions, banner: Bool = true, store: ModelStore = ModelStore()) throws -> JobContext {
+        let context = try runtime.context(store: store)
         try job.validate()
         try prepare(job.requiredModels, context: context, banner: banner)
         return context
     }
 
-    static func run<J: VisageJob>(_ job: J, runtime: RuntimeOptions) throws -> J.Result {
-        try job.run(in: try prepare(job, runtime: runtime))
+    static func run<J: VisageJob>(_ job: J, runtime: RuntimeOptions, store: ModelStore = ModelStore()) throws -> J.Result {
+        try job.run(in: try prepare(job, runtime: runtime, store: store))
     }
 
     /// Installs the models (bench jobs, which are not `VisageJob`s) and prints the banner.

@@ -3,7 +3,7 @@ import VisageCore
 
 /// The kinds of job every front end can run.
 public enum JobKind: String, Sendable, Codable, CaseIterable {
-    case detect, analyze, compare, swap, au, live
+    case detect, analyze, compare, swap, au, live, enhance
 }
 
 /// A unit of work a front end hands to the library: typed options in, a typed result out. Jobs are values

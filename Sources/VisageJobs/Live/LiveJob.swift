@@ -1,6 +1,7 @@
 import Foundation
 import VisageAU
 import VisageCore
+import VisageEnhance
 import VisageFace
 import VisageLive
 import VisageMedia
@@ -44,14 +45,28 @@ public struct LiveJob: VisageJob {
     public var maxFrames: Int?
     public var duration: Double?
     public var detector = DetectorFactory.defaultModel
+    /// A face enhancer on the swapped faces (or on the faces, without a swap); nil: none.
+    public var enhancer: String?
+    public var enhancerModel: String?
+    public var enhanceBlend = EnhancerSetup.defaultBlend
+    /// The temporal cache's key-frame interval at the mode's settings; the adaptive controller raises it
+    /// under load, and the quality mode turns the cache off.
+    public var enhanceEvery = EnhancerSetup.defaultEvery
+    public var enhanceMotion = EnhancerSetup.defaultMotion
 
     public init(input: String) { self.input = input }
+
+    public var enhancerSetup: EnhancerSetup? {
+        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
+    }
 
     enum CodingKeys: String, CodingKey {
         case input, realtime, loop, mode, adapt, sequential, swapper, opacity, record, preview, watermark, duration, detector
         case folderFps = "folder-fps", targetFps = "target-fps", swapFace = "swap-face", swapModel = "swap-model"
         case recognizerModel = "recognizer-model", manyFaces = "many-faces", mouthMask = "mouth-mask", auCsv = "au-csv"
         case multiFace = "multi-face", virtualCamera = "virtual-camera", maxFrames = "max-frames"
+        case enhancer, enhancerModel = "enhancer-model", enhanceBlend = "enhance-blend", enhanceEvery = "enhance-every"
+        case enhanceMotion = "enhance-motion"
     }
 
     public var requiredModels: [String] {
@@ -61,6 +76,7 @@ public struct LiveJob: VisageJob {
             if recognizerModel == nil { ids.append("arcface-w600k-r50") }
         }
         if auCsv != nil { ids.append(AUJob.openFaceModel) }
+        if let enhancerSetup { ids += enhancerSetup.requiredModels }
         return ids
     }
 
@@ -71,11 +87,14 @@ public struct LiveJob: VisageJob {
         try OptionRules.check("folder-fps", folderFps, in: 0.1...1000)
         if let maxFrames { try OptionRules.check("max-frames", maxFrames, in: 1...Int.max) }
         if let duration { try OptionRules.check("duration", duration, in: 0.001...1e9) }
+        try EnhancerSetup.checkRanges(blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion)
+        try enhancerSetup?.validateOptions()
     }
 
     public func validate() throws {
         try validateOptions()
         if let swapFace { try ImageIO.checkReadableFile(swapFace) }
+        try enhancerSetup?.validateFiles()
         let inputs = [input, swapFace].compactMap { $0 }
         if let record { try OutputCheck.validate(record, kind: .video, inputs: inputs) }
         if let auCsv { try OutputCheck.validate(auCsv, kind: .csv, inputs: inputs, role: "au-csv") }
@@ -93,7 +112,8 @@ public struct LiveJob: VisageJob {
         let source = try Self.openSource(input, realtime: realtime, loop: loop, fps: folderFps, mode: liveMode)
         let size = LivePipeline.outputSize(of: source, mode: liveMode)
         let fps = source.fps > 0 ? min(source.fps, targetFps ?? liveMode.targetFPS) : (targetFps ?? liveMode.targetFPS)
-        let label = swapFace != nil ? SyntheticMediaLabel.text(operation: "live face swap") : nil
+        let label = swapFace != nil ? SyntheticMediaLabel.text(operation: "live face swap")
+            : enhancer != nil ? SyntheticMediaLabel.text(operation: "live face enhancement") : nil
         var outputs: [LiveOutput] = []
         if let publisher { outputs.append(StreamOutput(publisher: publisher, label: label)) }
         if let virtualCamera { outputs.append(try VirtualCameraOutput(device: virtualCamera, width: size.width, height: size.height, fps: fps)) }
@@ -180,8 +200,11 @@ public struct LiveJob: VisageJob {
             // Live AUs follow OpenFace's online rules: each row is final when it is written.
             recorder = try AURecorder(models: models, options: AURecorder.Options(camera: camera, online: true, multiFace: multiFace), csv: auCSV)
         }
-        return FaceWork(tracking: tracking, swapper: engine, au: recorder, manyFaces: manyFaces, watermark: watermark && engine != nil,
-                        sourceWidth: sourceWidth)
+        let enhancement = try enhancerSetup.map {
+            LiveEnhancement(temporal: try $0.temporal(context: context), baseDetectEvery: settings.detectEvery, cache: self.mode != .quality)
+        }
+        return FaceWork(tracking: tracking, swapper: engine, au: recorder, manyFaces: manyFaces,
+                        watermark: watermark && (engine != nil || enhancement != nil), sourceWidth: sourceWidth, enhancement: enhancement)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import VisageCore
+import VisageEnhance
 import VisageFace
 import VisageMedia
 import VisageRuntime
@@ -52,6 +53,16 @@ public struct SwapJob: VisageJob {
     /// inswapper: model paths instead of the installed inswapper-128 / arcface-w600k-r50.
     public var swapModel: String?
     public var recognizerModel: String?
+    /// A face enhancer run on the swapped faces after their paste-back, as Deep-Live-Cam does (nil: none,
+    /// and the output is what it was before enhancers existed).
+    public var enhancer: String?
+    /// The enhancer's model file instead of the installed one.
+    public var enhancerModel: String?
+    public var enhanceBlend = EnhancerSetup.defaultBlend
+    /// Videos: the temporal cache's key-frame interval (1: the network on every frame).
+    public var enhanceEvery = EnhancerSetup.defaultEvery
+    /// Videos: a key frame also when a face moves more than this (pixels of a 512 crop; 0: off).
+    public var enhanceMotion = EnhancerSetup.defaultMotion
 
     public init(source: String?, target: String, output: String) {
         self.source = source
@@ -65,6 +76,8 @@ public struct SwapJob: VisageJob {
         case colorTransfer = "color-transfer", colorCorrection = "color-correction", keepAudio = "keep-audio"
         case keepFrames = "keep-frames", videoEncoder = "video-encoder", videoQuality = "video-quality"
         case detectEvery = "detect-every", swapModel = "swap-model", recognizerModel = "recognizer-model"
+        case enhancer, enhancerModel = "enhancer-model", enhanceBlend = "enhance-blend", enhanceEvery = "enhance-every"
+        case enhanceMotion = "enhance-motion"
     }
 
     public init(from decoder: Decoder) throws {
@@ -89,6 +102,16 @@ public struct SwapJob: VisageJob {
         swapper = try c.decodeIfPresent(Swapper.self, forKey: .swapper) ?? .landmark
         swapModel = try c.decodeIfPresent(String.self, forKey: .swapModel)
         recognizerModel = try c.decodeIfPresent(String.self, forKey: .recognizerModel)
+        enhancer = try c.decodeIfPresent(String.self, forKey: .enhancer)
+        enhancerModel = try c.decodeIfPresent(String.self, forKey: .enhancerModel)
+        enhanceBlend = try c.decodeIfPresent(Double.self, forKey: .enhanceBlend) ?? EnhancerSetup.defaultBlend
+        enhanceEvery = try c.decodeIfPresent(Int.self, forKey: .enhanceEvery) ?? EnhancerSetup.defaultEvery
+        enhanceMotion = try c.decodeIfPresent(Double.self, forKey: .enhanceMotion) ?? EnhancerSetup.defaultMotion
+    }
+
+    /// The enhancer options, when an enhancer was asked for.
+    public var enhancerSetup: EnhancerSetup? {
+        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
     }
 
     var isVideo: Bool { MediaKind.isVideo(target) }
@@ -102,6 +125,7 @@ public struct SwapJob: VisageJob {
             if swapModel == nil { ids.append("inswapper-128") }
             if recognizerModel == nil { ids.append("arcface-w600k-r50") }
         }
+        if let enhancerSetup { ids += enhancerSetup.requiredModels }
         return ids
     }
 
@@ -120,11 +144,17 @@ public struct SwapJob: VisageJob {
         try OptionRules.check("video-quality", videoQuality, in: OptionRules.videoQuality)
         try OptionRules.check("detect-every", detectEvery, in: OptionRules.detectEvery)
         if let sourceFace { try OptionRules.check("source-face", sourceFace, in: 1...10_000) }
+        // The enhancer's ranges are checked even without an enhancer: a value out of range is a mistake either way.
+        try EnhancerSetup.checkRanges(blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion)
+        try enhancerSetup?.validateOptions()
+        if enhancer == nil && enhancerModel != nil {
+            throw VisageError.invalidArgument("enhancer-model needs an enhancer (e.g. enhancer gfpgan-1.4)")
+        }
     }
 
     public func validate() throws {
         try validateOptions()
-        for path in inputs + [swapModel, recognizerModel].compactMap({ $0 }) { try ImageIO.checkReadableFile(path) }
+        for path in inputs + [swapModel, recognizerModel, enhancerModel].compactMap({ $0 }) { try ImageIO.checkReadableFile(path) }
         let outputKind: OutputCheck.Kind = isVideo ? .video : .image
         if isVideo != MediaKind.isVideo(output) {
             throw VisageError.invalidArgument(isVideo ? "the target is a video: the output must be a video file (.mp4, .mov, .mkv, .webm)"
@@ -142,13 +172,23 @@ public struct SwapJob: VisageJob {
         let assignment = try makeAssignment(analyzer: analyzer, pipeline: pipeline, context: context)
         var result = SwapResult(output: output, sourceFaces: assignment.sources.map(\.choice))
         result.accelerator = analyzer.detector.session.plan
+        result.enhancement = enhancerSetup.map { EnhancementSummary(model: $0.model) }
         if isVideo {
             try swapVideo(analyzer: analyzer, assignment: assignment, context: context, result: &result)
         } else {
+            let engine = try enhancerSetup?.engine(context: context)
             let frame = try ImageIO.read(target)
             var timings = AnalysisTimings()
             let faces = try analyzer.analyze(frame, timings: &timings)
-            result.swappedFaces = try assignment.swap(faces, in: frame)
+            let swapped = try assignment.swapFaces(faces, in: frame)
+            result.swappedFaces = swapped.count
+            if let engine {
+                // Only the swapped faces, after the swap's paste-back, at the target's keypoints (where the swap put them).
+                let token = context.cancellation
+                let report = try engine.enhance(frame, faces: EnhancerSetup.faces(swapped), shouldStop: { token.isCancelled })
+                result.enhancement?.add(report)
+                for skip in report.skipped { result.warnings.append("swapped face \(skip.index + 1) was not enhanced: \(skip.reason)") }
+            }
             result.frames = 1
             result.swappedFrames = result.swappedFaces > 0 ? 1 : 0
             if watermark { SyntheticMediaMark.draw(on: frame) }
@@ -219,6 +259,8 @@ public struct SwapJob: VisageJob {
                                      label: SyntheticMediaLabel.text(operation: "face swap"), timeBase: reader.timeBase)
         var framesDirectory: URL?
         var facesSeen = 0
+        let temporal = try enhancerSetup?.temporal(context: context)
+        let token = context.cancellation
         do {
             framesDirectory = keepFrames ? try Self.makeFramesDirectory(for: URL(fileURLWithPath: output).standardizedFileURL) : nil
             let meter = ProgressMeter(stage: "swap", total: reader.frameCount, sink: context.progress)
@@ -234,9 +276,15 @@ public struct SwapJob: VisageJob {
                 try context.cancellation.check()
                 let frame = decoded.image
                 facesSeen += faces.count
-                let swapped = try assignment.swap(faces, in: frame)
-                result.swappedFaces += swapped
-                if swapped > 0 { result.swappedFrames += 1 }
+                let swapped = try assignment.swapFaces(faces, in: frame)
+                result.swappedFaces += swapped.count
+                if !swapped.isEmpty { result.swappedFrames += 1 }
+                if let temporal {
+                    // Every frame goes through the cache, with or without faces: a track that is absent for a
+                    // frame gets a fresh key frame when it comes back.
+                    let decisions = try temporal.enhance(frame, faces: EnhancerSetup.faces(swapped), shouldStop: { token.isCancelled })
+                    result.enhancement?.addSkipped(decisions)
+                }
                 if watermark { SyntheticMediaMark.draw(on: frame) }
                 try writer.write(frame, timestamp: decoded.timestamp)
                 result.frames += 1
@@ -253,6 +301,12 @@ public struct SwapJob: VisageJob {
             // Frames kept beside an output that was not made would be an orphaned half-result.
             if let framesDirectory { try? FileManager.default.removeItem(at: framesDirectory) }
             throw error
+        }
+        if let temporal {
+            let skipped = result.enhancement?.skipped ?? 0
+            result.enhancement?.take(temporal.statistics)
+            result.enhancement?.skipped = skipped
+            if skipped > 0 { result.warnings.append("\(skipped) swapped face-frames were too small for the enhancer's template and were not enhanced") }
         }
         if result.swappedFrames == 0 { result.warnings.append(noSwapWarning(faces: facesSeen, assignment: assignment, video: true)) }
         if let damage = reader.decodeReport.summary { result.warnings.append("\(target): \(damage)") }
@@ -286,11 +340,13 @@ public struct SwapResult: Codable, Sendable {
     /// Things the user should know (no face found, no face matched), without option names.
     public var warnings: [String] = []
     public var accelerator: AcceleratorPlan?
+    /// What the face enhancer did (nil: no enhancer was asked for).
+    public var enhancement: EnhancementSummary?
 
     init(output: String, sourceFaces: [FaceChoice.Made]) { self.output = output; self.sourceFaces = sourceFaces }
 
     enum CodingKeys: String, CodingKey {
-        case output, frames, warnings
+        case output, frames, warnings, enhancement
         case swappedFrames = "swapped_frames", swappedFaces = "swapped_faces", sourceFaces = "source_faces"
         case framesDirectory = "frames_directory"
     }
