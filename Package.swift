@@ -163,7 +163,7 @@ let package = Package(
             "VisageEnhance", "VisageFace", "VisageMedia", "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
-        .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU", "VisageEnhance"]),
+        .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU", "VisageEnhance", "VisageLive"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),
     ],
     cxxLanguageStandard: .cxx17

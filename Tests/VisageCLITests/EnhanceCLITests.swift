@@ -110,6 +110,33 @@ import VisageMedia
         #expect(d.count > 10_000 && d.x0 > 0 && d.y0 > 0 && d.x1 < before.width - 1, "changed \(d.count) samples in x \(d.x0)...\(d.x1), y \(d.y0)...\(d.y1)")
     }
 
+    /// `visage live --enhancer`: the live pipeline swaps and enhances; the recording has every output frame
+    /// and the synthetic-media label.
+    @Test func liveWithEnhancerRecordsEveryFrame() throws {
+        let recording = try CLI.temporaryDirectory().appendingPathComponent("rec.mp4").path
+        let r = try CLI.run(["live", "-i", CLI.media("video/openface/2015-10-15-15-14.avi"), "-s", "Samples/obama.jpg",
+                             "--enhancer", "gfpgan-1.4", "--enhancer-model", try Self.twin(), "--sequential", "--max-frames", "6",
+                             "-o", recording, "--stats-json", "--quiet"], environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("gfpgan-1.4 enhancer"), "the work says it enhances: \(r.stderr)")
+        #expect(try LiveCLITests.countFrames(recording) == 6)
+        #expect(try Self.containerComment(recording).contains("synthetic-media"), "container label")
+    }
+
+    /// `visage bench enhance --json`: every stage timed, the model's GFLOP per run and rate reported.
+    @Test func benchEnhanceReportsEveryStage() throws {
+        let r = try CLI.run(["bench", "enhance", "--enhancer-model", try Self.twin(), "--runs", "1", "--composite-runs", "5", "--json"],
+                            environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(r.json, "\(r.stdout)")
+        #expect(json["benchmark"] as? String == "enhance")
+        let medians = json["median_ms"] as? [String: Double] ?? [:]
+        for stage in ["align", "model", "paste_back", "blend"] { #expect((medians[stage] ?? 0) > 0, "\(stage): \(medians)") }
+        let stages = json["stages"] as? [String: Any] ?? [:]
+        #expect(stages["frameWidth"] as? Int == 960 && stages["frameHeight"] as? Int == 540 && stages["openCVThreads"] as? Int == 1, "\(stages)")
+        #expect(stages["gflop"] as? Double == 395.5 && (stages["gflopPerSecondWall"] as? Double ?? 0) > 0, "\(stages)")
+    }
+
     /// Options out of range are refused at parse time, naming the option and its range; nothing runs.
     @Test func optionRangesAreRejectedWithClearErrors() throws {
         let out = try CLI.temporaryDirectory().appendingPathComponent("o.png").path
