@@ -72,6 +72,26 @@ import VisageRuntime
         #expect(throws: VisageError.invalidArgument("enhance-motion must be from 0 to 512 (got -1.0)")) { try live.validateOptions() }
     }
 
+    /// `EnhanceJob` on a video, run as a front end runs it: progress per frame under the "enhance" stage, and
+    /// a cancel stops it within a frame, leaving no output (filled GFPGAN twin, one face, so one network run).
+    @Test func aCancelledEnhanceJobStopsWithinAFrameAndLeavesNoOutput() throws {
+        let twin = JobFixtures.repository.appendingPathComponent(".deps/twins/GFPGANv1.4_twin.onnx").path
+        try #require(FileManager.default.fileExists(atPath: twin), "run scripts/setup-twins.sh (make test does)")
+        let dir = try JobFixtures.temporaryDirectory()
+        var job = EnhanceJob(input: JobFixtures.media("video/openface/2015-10-15-15-14.avi"), output: dir.appendingPathComponent("out.mp4").path)
+        job.enhancerModel = twin
+        let token = CancellationToken()
+        let events = Locked<[JobProgress]>([])
+        let context = try JobFixtures.context(job.requiredModels, cancellation: token) { p in
+            events.withLock { $0.append(p) }
+            if p.done >= 2 { token.cancel() }
+        }
+        #expect(throws: VisageError.cancelled) { try job.run(in: context) }
+        let seen = events.value
+        #expect(seen.allSatisfy { $0.stage == "enhance" } && (seen.last?.done ?? 0) == 2, "\(seen.map(\.done))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
     /// The live controller raises the cache's interval as it detects less often (and skips frames); quality
     /// mode turns the cache off.
     @Test func liveEnhancementFollowsTheController() throws {
