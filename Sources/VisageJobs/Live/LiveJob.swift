@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VisageAU
 import VisageCore
 import VisageEnhance
@@ -202,6 +203,10 @@ public struct LiveJob: VisageJob {
         }
         let enhancement = try enhancerSetup.map {
             LiveEnhancement(temporal: try $0.temporal(context: context), baseDetectEvery: settings.detectEvery, cache: self.mode != .quality)
+        }
+        if enhancement != nil {
+            context.logger.info(self.mode == .quality ? "quality mode: the enhancer runs on every frame (temporal cache off)"
+                                                      : "the enhancer's interval grows when the adaptive controller backs off (at most \(LiveEnhancement.maxInterval))")
         }
         return FaceWork(tracking: tracking, swapper: engine, au: recorder, manyFaces: manyFaces,
                         watermark: watermark && (engine != nil || enhancement != nil), sourceWidth: sourceWidth, enhancement: enhancement)
