@@ -95,6 +95,7 @@ struct BenchSwap: ParsableCommand {
     @Option(parsing: .unconditional, help: "As `visage swap`: blend strength, 0 to 1.") var opacity: Float = 1
     @Flag(help: "As `visage swap`: inswapper colour correction.") var colorCorrection = false
     @Option(parsing: .unconditional, help: "As `visage swap`: sharpen, 0 to 1.") var sharpen: Float = 0
+    @OptionGroup var enhance: EnhancerOptions
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -116,7 +117,8 @@ struct BenchSwap: ParsableCommand {
         job.opacity = opacity
         job.colorCorrection = colorCorrection
         job.sharpen = sharpen
-        let context = try runtime.context()
+        enhance.apply(to: &job)
+        let context = try runtime.context(store: enhance.store)
         try CLIJob.prepare(job.requiredModels, context: context)
         let r = try job.run(in: context)
         if json { try Output.json(r); return }
@@ -127,6 +129,7 @@ struct BenchSwap: ParsableCommand {
         print(String(format: "  paste-back + mask + colour: %.2f ms (median)", r.pasteMaskColourMedianMs))
         print(String(format: "  outside the swap model: %.2f ms per frame (mean); end to end ≈ %.1f FPS", r.outsideSwapModelMeanMs, r.fps))
         print(String(format: "  source face and engine, once per run: %.1f ms", r.sourceOnceMs))
+        if let e = r.enhancement { print("  " + EnhancerOptions.describe(e)) }
     }
 }
 

@@ -87,6 +87,14 @@ struct EnhancerOptions: ParsableArguments {
         job.enhanceMotion = enhanceMotion
     }
 
+    func apply(to job: inout BenchSwapJob) {
+        job.enhancer = enhancer
+        job.enhancerModel = enhancerModel
+        job.enhanceBlend = enhanceBlend
+        job.enhanceEvery = enhanceEvery
+        job.enhanceMotion = enhanceMotion
+    }
+
     func apply(to job: inout LiveJob) {
         job.enhancer = enhancer
         job.enhancerModel = enhancerModel

@@ -139,6 +139,21 @@ import VisageMedia
         #expect(stages["gflop"] as? Double == 395.5 && (stages["gflopPerSecondWall"] as? Double ?? 0) > 0, "\(stages)")
     }
 
+    /// `visage bench swap --enhancer`: the enhancer's stages under their own names, and the temporal cache
+    /// reusing the face between key frames (4 frames, N = 4, no motion rule: one network run; with the motion
+    /// rule PFLD's re-estimated landmarks on a tracked frame can force a second key frame even on a still frame).
+    @Test func benchSwapTimesTheEnhancerAndItsCache() throws {
+        let r = try CLI.run(["bench", "swap", "--enhancer", "gfpgan-1.4", "--enhancer-model", try Self.twin(), "--runs", "4", "--warmup", "0",
+                             "--enhance-motion", "0", "--json"],
+                            environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(r.json, "\(r.stdout)")
+        let means = json["mean_ms"] as? [String: Double] ?? [:]
+        for stage in ["enhance_align", "enhance_model", "enhance_paste_back", "enhance_blend"] { #expect(means[stage] != nil, "\(stage): \(means)") }
+        let enhancement = json["enhancement"] as? [String: Any] ?? [:]
+        #expect(enhancement["faces"] as? Int == 4 && enhancement["model_runs"] as? Int == 1, "\(enhancement)")
+    }
+
     /// Options out of range are refused at parse time, naming the option and its range; nothing runs.
     @Test func optionRangesAreRejectedWithClearErrors() throws {
         let out = try CLI.temporaryDirectory().appendingPathComponent("o.png").path

@@ -1,5 +1,6 @@
 import Foundation
 import VisageCore
+import VisageEnhance
 import VisageFace
 import VisageMedia
 import VisageRuntime
@@ -25,8 +26,20 @@ public struct BenchSwapJob: Codable, Sendable {
     public var opacity: Float = 1
     public var colorCorrection = false
     public var sharpen: Float = 0
+    /// A face enhancer after the swap, as `visage swap --enhancer` runs it (nil: none). Its stages are
+    /// reported as enhance_align, enhance_model, enhance_paste_back and enhance_blend; on this still frame
+    /// the temporal cache reuses the face between key frames exactly as it would on a video.
+    public var enhancer: String?
+    public var enhancerModel: String?
+    public var enhanceBlend = EnhancerSetup.defaultBlend
+    public var enhanceEvery = EnhancerSetup.defaultEvery
+    public var enhanceMotion = EnhancerSetup.defaultMotion
 
     public init() {}
+
+    public var enhancerSetup: EnhancerSetup? {
+        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
+    }
 
     public var requiredModels: [String] {
         var ids = FacePipeline.requiredModels(detector: DetectorFactory.defaultModel)
@@ -34,6 +47,7 @@ public struct BenchSwapJob: Codable, Sendable {
             if swapModel == nil { ids.append("inswapper-128") }
             if recognizerModel == nil { ids.append("arcface-w600k-r50") }
         }
+        if let enhancerSetup { ids += enhancerSetup.requiredModels }
         return ids
     }
 
@@ -44,6 +58,9 @@ public struct BenchSwapJob: Codable, Sendable {
         try OptionRules.check("faces", faces, in: 1...30)
         try OptionRules.check("width", width, in: 64...7680)
         try OptionRules.check("height", height, in: 64...4320)
+        try EnhancerSetup.checkRanges(blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion)
+        try enhancerSetup?.validateOptions()
+        try enhancerSetup?.validateFiles()
         let pipeline = FacePipeline(context: context)
         let analyzer = try pipeline.analyzer(detector: DetectorFactory.defaultModel, detection: DetectionOptions(maxInputSide: detectorSide),
                                              options: AnalysisOptions(pose: false, detectEvery: detectEvery))
@@ -63,6 +80,8 @@ public struct BenchSwapJob: Codable, Sendable {
         job.manyFaces = true
         let once = StageTimes()
         let assignment = try once.measure("source") { try job.makeAssignment(analyzer: analyzer, pipeline: pipeline, context: context) }
+        let temporal = try enhancerSetup?.temporal(context: context)
+        let enhanceTimes = StageTimes()
         let encodePath = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-swap-\(UUID().uuidString).mp4").path
         let writer = try VideoWriter(path: encodePath, width: frame.width, height: frame.height, fps: 30)
         defer { writer.cancel() }
@@ -78,7 +97,14 @@ public struct BenchSwapJob: Codable, Sendable {
             let found = try analyzer.analyzeNext(work, timings: &timings).faces
             times.add("detect_track", timings.detect)
             times.add("landmarks", timings.landmarks)
-            swappedFaces = try assignment.swap(found, in: work, times: times)
+            let swapped = try assignment.swapFaces(found, in: work, times: times)
+            swappedFaces = swapped.count
+            if let temporal {
+                // Its own stage names: the swap's paste_back and blend are other stages.
+                enhanceTimes.reset()
+                try temporal.enhance(work, faces: EnhancerSetup.faces(swapped), times: enhanceTimes)
+                for name in enhanceTimes.order { times.add("enhance_" + name, enhanceTimes.milliseconds[name]!) }
+            }
             try times.measure("encode_handoff") { try writer.write(work) }
             guard i >= warmup else { continue }
             for name in times.order {
@@ -91,13 +117,18 @@ public struct BenchSwapJob: Codable, Sendable {
         let means = stages.mapValues { Stats.r($0.reduce(0, +) / Double($0.count)) }
         let perFrame = means.values.reduce(0, +)
         // The swap itself: inswapper's network, or the landmark swapper's warp and Poisson blend.
-        let modelStages: Set<String> = ["swap_model", "warp", "blend"]
+        let modelStages: Set<String> = ["swap_model", "warp", "blend", "enhance_model"]
         let outside = means.filter { !modelStages.contains($0.key) }.values.reduce(0, +)
         let pasteMaskColour = ["paste_back", "mask", "colour"].compactMap { medians[$0] }.reduce(0, +)
         return BenchSwapResult(swapper: swapper.rawValue, frame: [width, height], faces: faces, swappedFaces: swappedFaces, runs: runs,
                                detectEvery: detectEvery, order: order, medianMs: medians, meanMs: means, outsideSwapModelMeanMs: Stats.r(outside),
                                pasteMaskColourMedianMs: Stats.r(pasteMaskColour), sourceOnceMs: Stats.r(once.milliseconds["source"] ?? 0),
-                               fps: Stats.r(1000 / perFrame), accelerator: analyzer.detector.session.plan.summary)
+                               fps: Stats.r(1000 / perFrame), accelerator: analyzer.detector.session.plan.summary,
+                               enhancement: temporal.map { t in
+                                   var summary = EnhancementSummary(model: t.engine.profile.modelID)
+                                   summary.take(t.statistics)
+                                   return summary
+                               })
     }
 }
 
@@ -120,9 +151,11 @@ public struct BenchSwapResult: Codable, Sendable {
     public var fps: Double
     public var accelerator: String
     public var cpu = Platform.cpuModel
+    /// The enhancer's network runs and cache use over warm-up and timed frames (nil: no enhancer).
+    public var enhancement: EnhancementSummary?
 
     enum CodingKeys: String, CodingKey {
-        case benchmark, swapper, frame, faces, runs, order, fps, accelerator, cpu
+        case benchmark, swapper, frame, faces, runs, order, fps, accelerator, cpu, enhancement
         case swappedFaces = "swapped_faces", detectEvery = "detect_every", medianMs = "median_ms", meanMs = "mean_ms"
         case outsideSwapModelMeanMs = "outside_swap_model_mean_ms", pasteMaskColourMedianMs = "paste_mask_colour_median_ms"
         case sourceOnceMs = "source_once_ms"
