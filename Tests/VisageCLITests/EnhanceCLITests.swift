@@ -39,6 +39,20 @@ import VisageMedia
         return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
+    /// 8 frames of the openface talking head (one large face) with the hamilton clip's sound under them.
+    static func shortClipWithAudio(in dir: URL) throws -> String {
+        let clip = dir.appendingPathComponent("clip.mp4").path
+        let cut = Process()
+        cut.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cut.arguments = ["ffmpeg", "-v", "error", "-i", CLI.media("video/openface/2015-10-15-15-14.avi"),
+                         "-i", CLI.media("video/face_recognition/short_hamilton_clip.mp4"), "-map", "0:v", "-map", "1:a", "-frames:v", "8",
+                         "-c:v", "libx264", "-crf", "12", "-c:a", "aac", "-t", String(8.0 / 30), clip]
+        try cut.run()
+        cut.waitUntilExit()
+        try #require(cut.terminationStatus == 0)
+        return clip
+    }
+
     /// "Done when": swap + GFPGAN on a photo. The enhancer changes the swapped face and nothing else; the
     /// label is kept; without --enhancer the output is what it always was.
     @Test func swapWithEnhancerOnAnImage() throws {
@@ -65,16 +79,7 @@ import VisageMedia
     /// input's, the face region changed against the plain swap, the temporal cache saving network runs.
     @Test func swapWithEnhancerOnAShortVideoKeepsAudioAndLabel() throws {
         let dir = try CLI.temporaryDirectory()
-        let clip = dir.appendingPathComponent("clip.mp4").path
-        let cut = Process()
-        cut.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        // 8 frames of the openface talking head (one large face) with the hamilton clip's sound under them.
-        cut.arguments = ["ffmpeg", "-v", "error", "-i", CLI.media("video/openface/2015-10-15-15-14.avi"),
-                         "-i", CLI.media("video/face_recognition/short_hamilton_clip.mp4"), "-map", "0:v", "-map", "1:a", "-frames:v", "8",
-                         "-c:v", "libx264", "-crf", "12", "-c:a", "aac", "-t", String(8.0 / 30), clip]
-        try cut.run()
-        cut.waitUntilExit()
-        try #require(cut.terminationStatus == 0)
+        let clip = try Self.shortClipWithAudio(in: dir)
         let plain = dir.appendingPathComponent("plain.mp4").path, enhanced = dir.appendingPathComponent("enhanced.mp4").path
         let p = try CLI.run(["swap", "-s", "Samples/obama.jpg", "-t", clip, "-o", plain], environment: Self.environment)
         #expect(p.status == 0, "\(p.stderr)")
@@ -152,6 +157,23 @@ import VisageMedia
         for stage in ["enhance_align", "enhance_model", "enhance_paste_back", "enhance_blend"] { #expect(means[stage] != nil, "\(stage): \(means)") }
         let enhancement = json["enhancement"] as? [String: Any] ?? [:]
         #expect(enhancement["faces"] as? Int == 4 && enhancement["model_runs"] as? Int == 1, "\(enhancement)")
+    }
+
+    /// `visage enhance` on a video: every frame written at its time, audio and label kept, the cache used.
+    @Test func enhanceAVideoKeepsAudioFramesAndLabel() throws {
+        let dir = try CLI.temporaryDirectory()
+        let clip = try Self.shortClipWithAudio(in: dir)
+        let out = dir.appendingPathComponent("enhanced.mp4").path
+        let r = try CLI.run(["enhance", "-i", clip, "-o", out, "--enhancer-model", try Self.twin(), "--enhance-motion", "0", "--json"],
+                            environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let enhancement = r.json?["enhancement"] as? [String: Any] ?? [:]
+        #expect(r.json?["frames"] as? Int == 8 && enhancement["faces"] as? Int == 8 && enhancement["model_runs"] as? Int == 2, "\(r.stdout)")
+        let original = try SwapCLITests.probe(clip), enhanced = try SwapCLITests.probe(out)
+        func field(_ text: String, _ prefix: String) -> String? { text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init) }
+        #expect(field(enhanced, "video") == field(original, "video"), "\(enhanced) vs \(original)")   // fps and frame count
+        #expect(field(enhanced, "audio") != nil, "audio kept: \(enhanced)")
+        #expect(try Self.containerComment(out).contains("synthetic-media"), "container label")
     }
 
     /// Options out of range are refused at parse time, naming the option and its range; nothing runs.
