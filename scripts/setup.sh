@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Visage needs to build and run, idempotently:
-#   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl),
+#   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl, SQLite dev files, wrk),
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
 # Usage: scripts/setup.sh [--gpu]     (--gpu takes the onnxruntime-gpu wheel: CUDA/TensorRT providers)
 # Fast when already set up: every step checks before it acts.
@@ -29,7 +29,8 @@ mkdir -p "$DEPS/include" "$DEPS/lib"
 
 # ---------------------------------------------------------------- system packages
 install_system_packages_debian() {
-  local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils)
+  # libsqlite3-dev: the server's job store (GRDB); wrk: the server's bounded load test.
+  local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils libsqlite3-dev wrk)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

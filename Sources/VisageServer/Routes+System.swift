@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VisageCore
+import VisageJobs
+import VisageRuntime
+
+/// `GET /health`: the machine and what the server is doing.
+struct HealthReport: Encodable, Sendable {
+    struct Queue: Encodable, Sendable {
+        var queued: Int
+        var running: Int
+        var workers: Int
+        var capacity: Int
+    }
+    var status = "ok"
+    var version = VisageVersion.string
+    var uptimeSeconds: Double
+    var mode: String
+    var queue: Queue
+    var liveSessions: Int
+    var modelsInstalled: [String]
+    var modelsLoaded: Int
+    var residentMB: Double
+    /// What `visage doctor --json` reports: OS, CPU, GPUs, ONNX Runtime version, providers available,
+    /// the one chosen and why, OpenCV, FFmpeg, cameras, models.
+    var system: SystemReport
+
+    enum CodingKeys: String, CodingKey {
+        case status, version, mode, queue, system
+        case uptimeSeconds = "uptime_s", liveSessions = "live_sessions", modelsInstalled = "models_installed", modelsLoaded = "models_loaded"
+        case residentMB = "rss_mb"
+    }
+}
+
+extension APIServer {
+    func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        var data = try JobJSON.data(value, pretty: false)
+        data.append(0x0A)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The system part of /health, collected once (it runs ffmpeg and hashes small models).
+    func systemReport() -> SystemReport {
+        if let cached = system.value { return cached }
+        let report = SystemReport.collect(store: modelStore, session: settings.jobSession)
+        system.set(report)
+        return report
+    }
+
+    func health() -> HealthReport {
+        let depth = scheduler.depth
+        return HealthReport(uptimeSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10, mode: settings.mode.rawValue,
+                            queue: .init(queued: depth.queued, running: depth.running, workers: scheduler.workers, capacity: scheduler.capacity),
+                            liveSessions: live.count, modelsInstalled: ModelCatalog.all.filter(modelStore.isInstalled).map(\.id),
+                            modelsLoaded: models.count, residentMB: (Double(Platform.residentBytes) / 1_048_576 * 10).rounded() / 10,
+                            system: systemReport())
+    }
+
+    func addSystemRoutes(_ router: Router<ServerContext>) {
+        router.get("/health") { _, _ in
+            let report = try await Self.offLoop { self.health() }
+            return try self.json(report)
+        }
+        router.get("/metrics") { _, _ in
+            let depth = self.scheduler.depth
+            self.metrics.refresh(jobs: try self.store.counts(), queued: depth.queued, running: depth.running, liveSessions: self.live.count,
+                                 uptime: Date().timeIntervalSince(self.started))
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.text())))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: try OpenAPIDocument.text())))
+        }
+        router.get("/docs") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: try OpenAPIDocument.page())))
+        }
+    }
+
+    /// Runs blocking work (database, file system, decoding, ffmpeg) off the event loops.
+    static func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try body() })
+            }
+        }
+    }
+}
