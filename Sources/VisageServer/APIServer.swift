@@ -27,6 +27,8 @@ public final class APIServer: Sendable {
     let scrubber: PathScrubber
     let started = Date()
     let system = Locked<SystemReport?>(nil)
+    let installedCache = Locked<(at: Date, ids: [String])>((.distantPast, []))
+    let healthCache = Locked<(at: UInt64, body: Data)?>(nil)
     private let sweeper = Locked<Task<Void, Never>?>(nil)
     let logger = VisageLog.logger("server")
 

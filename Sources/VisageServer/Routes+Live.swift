@@ -111,7 +111,7 @@ extension APIServer {
             session.close()
             live.remove(id)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             let frames = session.publisher.subscribe(buffering: 2)
             group.addTask {
                 for await jpeg in frames { try? await outbound.write(.binary(ByteBuffer(bytes: jpeg))) }
