@@ -8,12 +8,13 @@ import VisageRuntime
 
 /// One live session: frames a client pushes (`PushedFrameSource`) through the live job (`LiveJob`, the
 /// same pipeline as `visage live`), processed frames to a `LiveFramePublisher` (the WebSocket and the
-/// MJPEG route both read it), and JSON messages (session, started, stats, error, ended) for the client.
-/// The pipeline starts on the first frame that decodes (its size is the session's) on a thread of its
-/// own, and ends when the client closes.
+/// MJPEG route both read it), and JSON messages (session, started, stats, error, mode, ended) for the
+/// client. A run of the pipeline starts on the first frame that decodes (its size is the session's) on a
+/// thread of its own; when the server's performance mode changes, the run ends and the next frame starts
+/// one in the new mode; the session ends when the client closes.
 public final class LiveSession: @unchecked Sendable {
     public let id: String
-    public let job: LiveJob
+    /// Frames of every run, for the client's socket and the MJPEG route (finished when the session ends).
     public let publisher = LiveFramePublisher()
     public let created = Date()
     /// Text messages for the client, in order (never dropped; they are small and about one a second).
@@ -22,19 +23,31 @@ public final class LiveSession: @unchecked Sendable {
     private let context: JobContext
     private let metrics: ServerMetrics
     private let logger: Logger
-    private let state = Locked<(source: PushedFrameSource?, closed: Bool, received: Int, rejected: Int, last: LiveStats.Snapshot?)>((nil, false, 0, 0, nil))
+    private struct State {
+        var job: LiveJob
+        var source: PushedFrameSource?
+        var closed = false
+        var activeRuns = 0
+        var received = 0
+        var rejected = 0
+        var last: LiveStats.Snapshot?
+        var finished = false
+    }
+    private let state: Locked<State>
     private let ended = DispatchSemaphore(value: 0)
 
     init(id: String, job: LiveJob, context: JobContext, metrics: ServerMetrics, logger: Logger) {
         self.id = id
-        self.job = job
         self.context = context
         self.metrics = metrics
         self.logger = logger
+        state = Locked(State(job: job))
         (messages, continuation) = AsyncStream<String>.makeStream()
         send(["type": .string("session"), "id": .string(id), "mjpeg": .string("/v1/live/\(id)/mjpeg"), "mode": .string(job.mode.rawValue)])
     }
 
+    /// The live job the next run uses (its mode follows the server's).
+    public var job: LiveJob { state.value.job }
     /// Frames received and frames that did not decode.
     public var counts: (received: Int, rejected: Int) { state.withLock { ($0.received, $0.rejected) } }
     public var lastStats: LiveStats.Snapshot? { state.value.last }
@@ -52,15 +65,16 @@ public final class LiveSession: @unchecked Sendable {
                   "message": .string("frame \(number) is not a JPEG or PNG image (\(reason)); it was skipped and the session goes on")])
             return
         }
-        let (source, start): (PushedFrameSource?, Bool) = state.withLock { s in
-            if s.closed { return (nil, false) }
-            if let source = s.source { return (source, false) }
+        let (source, run): (PushedFrameSource?, LiveJob?) = state.withLock { s in
+            if s.closed { return (nil, nil) }
+            if let source = s.source { return (source, nil) }
             let source = PushedFrameSource(name: "websocket \(id)", width: image.width, height: image.height)
             s.source = source
-            return (source, true)
+            s.activeRuns += 1
+            return (source, s.job)
         }
         guard let source else { return }
-        if start { startPipeline(source) }
+        if let run { startRun(run, source: source) }
         source.push(image)
     }
 
@@ -75,18 +89,25 @@ public final class LiveSession: @unchecked Sendable {
         send(["type": .string("error"), "message": .string("send frames as binary messages (JPEG), or {\"type\": \"end\"} to finish; this text message was not understood")])
     }
 
-    /// The client is gone: the pipeline finishes the frames it has and ends.
-    public func close() {
-        let source: PushedFrameSource? = state.withLock { s in
-            s.closed = true
+    /// The server's mode changed: the current run ends and the next frame starts one in `mode`.
+    public func follow(mode: LiveModeName) {
+        let old: PushedFrameSource? = state.withLock { s in
+            guard !s.closed, s.job.mode != mode else { return nil }
+            s.job.mode = mode
+            defer { s.source = nil }
             return s.source
         }
-        if let source { source.close() } else {
-            // Nothing started: end the client's streams here.
-            publisher.finish()
-            continuation.finish()
-            ended.signal()
+        old?.close()
+    }
+
+    /// The client is gone: the pipeline finishes the frames it has and ends.
+    public func close() {
+        let (source, idle): (PushedFrameSource?, Bool) = state.withLock { s in
+            s.closed = true
+            return (s.source, s.activeRuns == 0)
         }
+        source?.close()
+        if idle { finishSession() }
     }
 
     /// Stops the pipeline at once (the server stops).
@@ -95,18 +116,31 @@ public final class LiveSession: @unchecked Sendable {
         close()
     }
 
-    /// Waits until the pipeline has ended (after `close`).
+    /// Waits until the session has ended (after `close`).
     public func waitUntilEnded(timeout: Double) -> Bool { ended.wait(timeout: .now() + timeout) == .success }
 
-    private func startPipeline(_ source: PushedFrameSource) {
+    private func finishSession() {
+        let first = state.withLock { s -> Bool in
+            defer { s.finished = true }
+            return !s.finished
+        }
+        guard first else { return }
+        publisher.finish()
+        continuation.finish()
+        metrics.liveEnded(session: id)
+        ended.signal()
+    }
+
+    private func startRun(_ job: LiveJob, source: PushedFrameSource) {
+        // Each run has its own publisher (the pipeline finishes it at its end); its frames go on to the session's.
+        let run = LiveFramePublisher()
+        let frames = run.subscribe(buffering: 2)
+        let session = publisher
+        Task.detached { for await jpeg in frames { session.publish(jpeg) } }
         let thread = Thread { [self] in
-            defer {
-                metrics.liveEnded(session: id)
-                continuation.finish()
-                ended.signal()
-            }
+            var message: [String: JSONValue] = [:]
             do {
-                let result = try job.run(in: context, source: source, publisher: publisher, onStats: { [self] snapshot in
+                let result = try job.run(in: context, source: source, publisher: run, onStats: { [self] snapshot in
                     state.withLock { $0.last = snapshot }
                     metrics.live(session: id, fps: snapshot.fps, latencyMs: snapshot.latencyMs, dropped: snapshot.dropped + source.dropped)
                     if let stats = try? JSONDecoder().decode(JSONValue.self, from: JobJSON.data(snapshot, pretty: false)) {
@@ -114,16 +148,28 @@ public final class LiveSession: @unchecked Sendable {
                     }
                 }, onStart: { [self] summary in
                     logger.info("server: live session \(id): \(summary.line)")
-                    send(["type": .string("started"), "summary": .string(summary.line), "size": .string(summary.size), "work": .string(summary.work)])
+                    send(["type": .string("started"), "summary": .string(summary.line), "size": .string(summary.size), "work": .string(summary.work),
+                          "mode": .string(summary.mode)])
                 })
-                var ended: [String: JSONValue] = ["type": .string("ended")]
-                if let value = try? JSONDecoder().decode(JSONValue.self, from: JobJSON.data(result, pretty: false)) { ended["result"] = value }
-                send(ended)
-                logger.info("server: live session \(id) ended: \(result.frames) frames, \(String(format: "%.1f", result.fps)) fps")
+                if let value = try? JSONDecoder().decode(JSONValue.self, from: JobJSON.data(result, pretty: false)) { message["result"] = value }
+                logger.info("server: live session \(id): a run ended: \(result.frames) frames, \(String(format: "%.1f", result.fps)) fps")
             } catch {
-                publisher.finish()
+                run.finish()
                 send(["type": .string("error"), "fatal": .bool(true), "message": .string("the live pipeline stopped: \(error)")])
                 logger.warning("server: live session \(id) failed: \(error)")
+            }
+            let (closed, last, mode): (Bool, Bool, LiveModeName) = state.withLock { s in
+                s.activeRuns -= 1
+                return (s.closed, s.activeRuns == 0, s.job.mode)
+            }
+            if closed {
+                message["type"] = .string("ended")
+                send(message)
+                if last { finishSession() }
+            } else {
+                message["type"] = .string("mode")
+                message["mode"] = .string(mode.rawValue)
+                send(message)
             }
         }
         thread.name = "visage.live.\(id.prefix(8))"
@@ -160,4 +206,7 @@ public final class LiveSessions: Sendable {
     func remove(_ id: String) { sessions.withLock { _ = $0.removeValue(forKey: id) } }
 
     func cancelAll() { for session in all { session.cancel() } }
+
+    /// New mode: every session's next run uses it.
+    func follow(mode: LiveModeName) { for session in all { session.follow(mode: mode) } }
 }

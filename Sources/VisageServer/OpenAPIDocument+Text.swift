@@ -182,7 +182,7 @@ paths:
             application/json:
               schema: {$ref: '#/components/schemas/Settings'}
     put:
-      summary: Change the performance mode; new jobs and new live sessions follow it
+      summary: Change the performance mode; new jobs and live sessions (running ones restart in it) follow it
       requestBody:
         required: true
         content:
@@ -237,7 +237,9 @@ paths:
         each; a text `{"type": "end"}` finishes. Server → client: binary messages (processed JPEG
         frames, labelled synthetic when swapped) and text JSON messages with a `type`: session (id,
         mjpeg path), started, stats (about once a second: fps, latency_ms, dropped, stage_ms, …),
-        error (a frame that did not decode; the session goes on), ended (the run's result).
+        error (a frame that did not decode; the session goes on), mode (the server's performance mode
+        changed: that run's result; the next frame starts a run in the new mode), ended (the last run's
+        result).
       responses:
         '101': {description: Switching to the WebSocket protocol.}
         '400': {$ref: '#/components/responses/Error'}

@@ -38,7 +38,8 @@ extension APIServer {
             let body: SettingsBody
             do { body = try JSONDecoder().decode(SettingsBody.self, from: data) } catch let error as DecodingError { throw Self.describe(error) }
             try await Self.offLoop { try self.settings.setMode(body.mode) }
-            self.logger.info("server: performance mode set to \(body.mode.rawValue) by \(context.client); new jobs and live sessions follow it")
+            self.live.follow(mode: body.mode)
+            self.logger.info("server: performance mode set to \(body.mode.rawValue) by \(context.client); new jobs and live sessions follow it (\(self.live.count) session(s) restart in it)")
             return try self.json(SettingsBody(mode: self.settings.mode, modes: Self.modeDescriptions))
         }
         router.get("/v1/models") { _, _ in

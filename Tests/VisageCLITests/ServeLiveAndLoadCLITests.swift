@@ -9,7 +9,8 @@ import VisageMedia
 @Suite(.serialized) struct ServeLiveAndLoadCLITests {
     /// "Done when": a WebSocket client sends 150 frames of 2015-10-15-15-14.avi (at the video's 30 fps,
     /// three of them garbage); it gets processed frames with the face swapped, stats messages, an error
-    /// message per garbage frame (the session goes on) and the run's result at the end.
+    /// message per garbage frame (the session goes on) and the run's result at the end. The server's
+    /// mode changes on the way: the session goes on in the new mode.
     @Test func liveSessionOverAWebSocketSwapsFacesAndReportsStats() async throws {
         try ServeCLITests.installModels()
         let server = try ServeProcess(dataDirectory: try CLI.temporaryDirectory().appendingPathComponent("data"))
@@ -31,6 +32,11 @@ import VisageMedia
             async let sending: Void = {
                 for (i, jpeg) in frameList.enumerated() {
                     if garbage.contains(i) { try await outbound.write(.binary(ByteBuffer(string: "not a jpeg, frame \(i)"))) }
+                    if i == 90 {
+                        // The server's mode changes: the session goes on in the new mode.
+                        let put = try HTTP.json("PUT", "\(server.base)/v1/settings", ["mode": "performance"])
+                        #expect(put.status == 200, "\(put.text)")
+                    }
                     try await outbound.write(.binary(ByteBuffer(bytes: jpeg)))
                     try await Task.sleep(for: .milliseconds(33))
                 }
@@ -51,6 +57,8 @@ import VisageMedia
         let (out, texts) = received.value
         let types = texts.compactMap { $0["type"] as? String }
         #expect(types.first == "session" && types.contains("started") && types.last == "ended", "\(types)")
+        let runs = texts.filter { $0["type"] as? String == "started" }.compactMap { $0["mode"] as? String }
+        #expect(runs == ["balanced", "performance"] && types.contains("mode"), "runs: \(runs), messages: \(types)")
         let errors = texts.filter { $0["type"] as? String == "error" }
         #expect(errors.count == 3 && errors.allSatisfy { ($0["message"] as? String ?? "").contains("goes on") }, "\(errors)")
         let stats = texts.filter { $0["type"] as? String == "stats" }.compactMap { $0["stats"] as? [String: Any] }
