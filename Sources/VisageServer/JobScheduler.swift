@@ -207,10 +207,11 @@ public final class JobScheduler: @unchecked Sendable {
         let last = Locked<(sent: UInt64, saved: UInt64)>((0, 0))
         return { [weak self] progress in
             guard let self else { return }
-            let now = DispatchTime.now().uptimeNanoseconds
+            // The clock is read under the lock: a sink called from several threads never sees time go back.
             let (send, save) = last.withLock { t -> (Bool, Bool) in
-                let send = progress.finished || now - t.sent > 200_000_000
-                let save = progress.finished || now - t.saved > 1_000_000_000
+                let now = DispatchTime.now().uptimeNanoseconds
+                let send = progress.finished || now > t.sent + 200_000_000
+                let save = progress.finished || now > t.saved + 1_000_000_000
                 if send { t.sent = now }
                 if save { t.saved = now }
                 return (send, save)

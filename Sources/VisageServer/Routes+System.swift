@@ -77,12 +77,13 @@ extension APIServer {
             // Under a burst of probes the answer is made at most every 100 ms (it is live enough for a
             // load balancer and keeps /health cheap); the first one collects the system part off the loop.
             let now = DispatchTime.now().uptimeNanoseconds
-            if let cached = self.healthCache.value, now - cached.at < 100_000_000 { return Self.jsonResponse(cached.body) }
+            // (Another request may have stored a newer answer than `now`: compare, never subtract.)
+            if let cached = self.healthCache.value, now < cached.at + 100_000_000 { return Self.jsonResponse(cached.body) }
             let report = self.system.value != nil && self.installedCache.value.at.timeIntervalSinceNow > -2
                 ? self.health() : try await Self.offLoop { self.health() }
             var body = try JobJSON.data(report, pretty: false)
             body.append(0x0A)
-            self.healthCache.set((now, body))
+            self.healthCache.withLock { cache in if (cache?.at ?? 0) < now { cache = (now, body) } }
             return Self.jsonResponse(body)
         }
         router.get("/metrics") { _, _ in

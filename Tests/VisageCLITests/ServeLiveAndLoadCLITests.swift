@@ -27,14 +27,16 @@ import VisageMedia
         let received = Locked<(frames: [Data], texts: [[String: Any]])>(([], []))
         let started = Date()
         let frameList = frames
-        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(server.port)/v1/live/socket?swap-face=\(face)",
-                                          configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "test.ws")) { inbound, outbound, _ in
+        let url = "ws://127.0.0.1:\(server.port)/v1/live/socket?swap-face=\(face)"
+        let base = server.base
+        _ = try await withTaskExecutorPreference(OwnThreadExecutor(label: "test.websocket")) {
+          try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "test.ws")) { inbound, outbound, _ in
             async let sending: Void = {
                 for (i, jpeg) in frameList.enumerated() {
                     if garbage.contains(i) { try await outbound.write(.binary(ByteBuffer(string: "not a jpeg, frame \(i)"))) }
                     if i == 90 {
                         // The server's mode changes: the session goes on in the new mode.
-                        let put = try HTTP.json("PUT", "\(server.base)/v1/settings", ["mode": "performance"])
+                        let put = try HTTP.json("PUT", "\(base)/v1/settings", ["mode": "performance"])
                         #expect(put.status == 200, "\(put.text)")
                     }
                     try await outbound.write(.binary(ByteBuffer(bytes: jpeg)))
@@ -52,6 +54,7 @@ import VisageMedia
                 }
             }
             try await sending
+          }
         }
         let seconds = Date().timeIntervalSince(started)
         let (out, texts) = received.value

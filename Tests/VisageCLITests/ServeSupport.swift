@@ -146,3 +146,15 @@ enum HTTP {
         return [:]
     }
 }
+
+/// Runs async work on a thread of its own, not on Swift's shared pool: a network client in a test must
+/// keep answering (pings, reads) while other tests of the process block the pool's few threads.
+final class OwnThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue: DispatchQueue
+    init(label: String) { queue = DispatchQueue(label: label) }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
