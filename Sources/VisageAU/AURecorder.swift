@@ -61,7 +61,17 @@ public final class AURecorder {
     deinit { writer?.abandon() }
 
     /// Adds frame `index` (0-based) with the faces a landmark source found in it.
-    public func add(frame: Image, index: Int, timestamp: Double, faces observed: [AUFaceObservation]) throws {
+    /// - Parameter sourceScale: source pixels per pixel of `frame`, when the frame was scaled down from the
+    ///   source (the live pipeline processes smaller frames): the CSV's pixel columns (2D landmarks, eye
+    ///   landmarks, p_scale, p_tx, p_ty) are written in the source's pixels, and the pose is computed with the
+    ///   camera scaled to the frame, so it is the source camera's pose. 1: as is (files).
+    public func add(frame: Image, index: Int, timestamp: Double, faces observed: [AUFaceObservation], sourceScale: Double = 1) throws {
+        frameScale = sourceScale
+        var options = self.options
+        if sourceScale != 1 {
+            let c = options.camera
+            options.camera = Geometry3D.Camera(fx: c.fx / sourceScale, fy: c.fy / sourceScale, cx: c.cx / sourceScale, cy: c.cy / sourceScale)
+        }
         frameCount += 1
         let located = observed.filter { $0.landmarks.count == 2 * models.pdm.pointCount }
         var faces = located.filter(\.success)
@@ -101,7 +111,7 @@ public final class AURecorder {
         var results = [AUFrameResult?](repeating: nil, count: faces.count)
         if faces.count == 1 {
             (records[0], results[0]) = try processFace(faces[0], worker: processors[0], frame: frame, index: index,
-                                                       timestamp: timestamp, times: times)
+                                                       timestamp: timestamp, options: options, times: times)
         } else if faces.count > 1 {
             // Several people: their features and state machines are independent; each worker
             // and each analyzer is touched by exactly one iteration.
@@ -161,7 +171,7 @@ public final class AURecorder {
     }
 
     private func processFace(_ face: AUFaceObservation, worker: AUFaceProcessor, frame: Image, index: Int, timestamp: Double,
-                             times: StageTimes?) throws -> (OpenFaceRecord, AUFrameResult) {
+                             options: Options, times: StageTimes?) throws -> (OpenFaceRecord, AUFrameResult) {
         try Self.features(of: face, worker: worker, analyzer: analyzers[face.faceID]!, frame: frame, index: index,
                           timestamp: timestamp, options: options, times: times)
     }
@@ -207,7 +217,21 @@ public final class AURecorder {
         (record.pose, record.landmarks3D) = OpenFacePose.estimate(fit: fit, pdm: pdm, landmarks: face.landmarks, camera: camera)
     }
 
-    private func emit(_ record: OpenFaceRecord, result: AUFrameResult) throws {
+    /// Source pixels per frame pixel of the frame being added.
+    private var frameScale = 1.0
+
+    private func emit(_ unscaled: OpenFaceRecord, result: AUFrameResult) throws {
+        var record = unscaled
+        if frameScale != 1 {
+            let s = Float(frameScale)
+            record.landmarks2D = record.landmarks2D.map { $0 * s }
+            record.eyeLandmarks2D = record.eyeLandmarks2D.map { $0 * s }
+            if record.globalParameters.count == 6 {
+                record.globalParameters[0] *= s
+                record.globalParameters[4] *= s
+                record.globalParameters[5] *= s
+            }
+        }
         var person = series[record.faceID]!
         rowOwner.append((Int32(record.faceID), Int32(person.timestamps.count)))
         person.frames.append(record.frame)

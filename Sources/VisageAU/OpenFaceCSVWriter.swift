@@ -6,7 +6,8 @@ import VisageCore
 /// Offline mode mirrors OpenFace's two passes (write every row, then rewrite the AU columns once
 /// the person's final running median is known): rows without their AU columns are spooled to a
 /// temporary file, so hours of video never sit in memory, and `finish` appends the post-processed
-/// AUs. Nothing appears at the destination until `finish` succeeds (temporary file, then rename).
+/// AUs. Nothing appears at the destination until `finish` succeeds (temporary file, then rename). The
+/// spool is unlinked as soon as it is opened, so even a killed process leaves no rows file behind.
 public final class OpenFaceCSVWriter {
     public enum AUMode: Sendable {
         /// AUs are final when the row is written (live input): `_r` with 2 decimals, `_c` with 1,
@@ -22,7 +23,8 @@ public final class OpenFaceCSVWriter {
     public private(set) var rowCount = 0
 
     private let temporary: URL
-    private let spool: URL?
+    /// Offline mode: the open, already unlinked spool of rows without their AU columns.
+    private let spool: FileHandle?
     private var handle: FileHandle?
     private var buffer: [UInt8] = []
     private var finished = false
@@ -37,13 +39,22 @@ public final class OpenFaceCSVWriter {
         self.layout = layout
         self.auMode = auMode
         temporary = AtomicFile.temporarySibling(of: destination)
-        spool = auMode == .offline ? AtomicFile.temporarySibling(of: destination.appendingPathExtension("rows")) : nil
-        let first = spool ?? temporary
-        guard FileManager.default.createFile(atPath: first.path, contents: nil),
-              let h = FileHandle(forWritingAtPath: first.path) else {
-            throw VisageError.writeFailed(path: destination.path, reason: "cannot create \(first.path)")
+        if auMode == .offline {
+            let path = AtomicFile.temporarySibling(of: destination.appendingPathExtension("rows")).path
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forUpdatingAtPath: path) else {
+                throw VisageError.writeFailed(path: destination.path, reason: "cannot create a temporary file in \(dir.path)")
+            }
+            unlink(path)
+            spool = h
+            handle = h
+        } else {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
+                  let h = FileHandle(forWritingAtPath: temporary.path) else {
+                throw VisageError.writeFailed(path: destination.path, reason: "cannot create a temporary file in \(dir.path)")
+            }
+            spool = nil
+            handle = h
         }
-        handle = h
         buffer.reserveCapacity(1 << 16)
         if auMode == .online {
             buffer.append(contentsOf: Array(layout.header.utf8))
@@ -74,15 +85,14 @@ public final class OpenFaceCSVWriter {
         precondition(!finished, "finish called twice")
         do {
             try flush()
-            try handle?.close()
-            handle = nil
             if let spool {
                 guard let values = auValues else {
                     throw VisageError.invalidArgument("an offline OpenFace CSV needs its AU values at finish")
                 }
                 try rewrite(spool: spool, values: values)
-                try? FileManager.default.removeItem(at: spool)
             }
+            try handle?.close()
+            handle = nil
             guard rename(temporary.path, destination.path) == 0 else {
                 throw VisageError.writeFailed(path: destination.path, reason: String(cString: strerror(errno)))
             }
@@ -101,7 +111,6 @@ public final class OpenFaceCSVWriter {
         try? handle?.close()
         handle = nil
         try? FileManager.default.removeItem(at: temporary)
-        if let spool { try? FileManager.default.removeItem(at: spool) }
     }
 
     private func flush() throws {
@@ -110,13 +119,13 @@ public final class OpenFaceCSVWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private func rewrite(spool: URL, values: (Int) -> (intensities: [Double], presences: [Double])) throws {
+    private func rewrite(spool input: FileHandle, values: (Int) -> (intensities: [Double], presences: [Double])) throws {
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let out = FileHandle(forWritingAtPath: temporary.path),
-              let input = FileHandle(forReadingAtPath: spool.path) else {
-            throw VisageError.writeFailed(path: destination.path, reason: "cannot reopen the temporary files")
+              let out = FileHandle(forWritingAtPath: temporary.path) else {
+            throw VisageError.writeFailed(path: destination.path, reason: "cannot create a temporary file in \(temporary.deletingLastPathComponent().path)")
         }
-        defer { try? out.close(); try? input.close() }
+        defer { try? out.close() }
+        try input.seek(toOffset: 0)
         var result: [UInt8] = Array(layout.header.utf8)
         result.append(UInt8(ascii: "\n"))
         var row = 0

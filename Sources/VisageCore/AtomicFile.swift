@@ -46,6 +46,11 @@ public enum AtomicFile {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        // Foundation's generic codes carry no words of their own ("NSCocoaErrorDomain error 512"): say what kind of failure it was.
+        if let cocoa = error as? CocoaError {
+            if cocoa.isFileError, let path = cocoa.filePath ?? cocoa.url?.path { return "the file system refused \(path)" }
+            if cocoa.isFileError { return "the file system refused the operation (a file where a folder should be, or no permission)" }
+        }
         return ns.localizedDescription
     }
 

@@ -4,6 +4,8 @@ public struct Point: Equatable, Hashable, Sendable, Codable {
     public var y: Float
     public init(x: Float, y: Float) { self.x = x; self.y = y }
     public init(_ x: Float, _ y: Float) { self.x = x; self.y = y }
+    /// Both coordinates are numbers (not NaN or infinite): what a model output must be before it is used.
+    public var isFinite: Bool { x.isFinite && y.isFinite }
 }
 
 /// An axis-aligned box given by its corners (x1, y1) top-left and (x2, y2) bottom-right, as insightface does.

@@ -18,6 +18,24 @@ public struct DetectedFace: Sendable, Equatable, Codable {
     }
 }
 
+extension DetectedFace {
+    /// Box, score and keypoints are all numbers.
+    public var isFinite: Bool {
+        [box.x1, box.y1, box.x2, box.y2, score].allSatisfy(\.isFinite) && keypoints.allSatisfy(\.isFinite)
+    }
+
+    /// Model outputs are never trusted blindly: a corrupted or wrong model file yields NaN or infinite values,
+    /// which downstream turn into crashes (NaN → Int) or silently wrong results. Such faces are dropped, and
+    /// that is said once per process.
+    static func trusted(_ faces: [DetectedFace], from model: String) -> [DetectedFace] {
+        let kept = faces.filter(\.isFinite)
+        if kept.count < faces.count {
+            DecisionLog.once(VisageLog.logger("face"), "the face detector \(model) computed non-finite values (NaN or infinity); those faces are skipped (is the model file corrupt?)", level: .warning)
+        }
+        return kept
+    }
+}
+
 /// Wall-clock milliseconds spent in each stage of one detection.
 public struct DetectionTimings: Sendable, Equatable {
     public var preprocess: Double = 0

@@ -36,9 +36,13 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
     public let manyFaces: Bool
     /// Draw the visible "AI-altered" mark on swapped frames.
     public let watermark: Bool
+    /// The source's width: AU coordinates are written in the source's pixels, whatever size frames are processed at.
+    public let sourceWidth: Int?
     public let name: String
 
-    public init(tracking: FaceTrackingStage, swapper: FaceSwapEngine?, au: AURecorder?, manyFaces: Bool, watermark: Bool = false) {
+    public init(tracking: FaceTrackingStage, swapper: FaceSwapEngine?, au: AURecorder?, manyFaces: Bool, watermark: Bool = false,
+                sourceWidth: Int? = nil) {
+        self.sourceWidth = sourceWidth
         self.tracking = tracking
         self.swapper = swapper
         self.au = au
@@ -58,7 +62,8 @@ public final class FaceWork: LiveWork, @unchecked Sendable {
         if let au {
             // AUs read the real face, so they come before the swap changes it.
             let faces = frame.faces.map { AUFaceObservation(faceID: $0.id ?? 0, points: $0.landmarks!, confidence: Double($0.score)) }
-            try au.add(frame: frame.image, index: frame.number, timestamp: frame.timestamp, faces: faces)
+            let scale = sourceWidth.map { Double($0) / Double(frame.image.width) } ?? 1
+            try au.add(frame: frame.image, index: frame.number, timestamp: frame.timestamp, faces: faces, sourceScale: scale)
         }
         guard let swapper else {
             if au == nil { for face in frame.faces { Drawing.rectangle(frame.image, face.box) } }

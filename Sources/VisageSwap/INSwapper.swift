@@ -79,6 +79,9 @@ public final class INSwapper: @unchecked Sendable {
             try session.run([targetName: input, sourceName: Tensor(floats: latent, shape: [1, 512])], outputs: [outputName])
         }
         guard let pred = out[outputName]?.floats(), pred.count == 3 * plane else { throw VisageError.runtime("inswapper returned no 3x128x128 image") }
+        guard pred.allSatisfy(\.isFinite) else {
+            throw VisageError.invalidModel(path: session.modelPath, reason: "it computed non-finite numbers (NaN or infinity); the file is probably corrupt")
+        }
         let crop = Image(width: size, height: size, channels: 3)
         for y in 0..<size {
             let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)

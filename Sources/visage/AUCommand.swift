@@ -14,7 +14,7 @@ struct AU: ParsableCommand {
         """)
 
     @Argument(help: "Video, image or folder.") var input: String?
-    @Option(help: "Camera index instead of a file (online AU rules).") var camera: Int?
+    @Option(parsing: .unconditional, help: "Camera index instead of a file (online AU rules).") var camera: Int?
     @Option(name: [.short, .customLong("output")], help: "CSV to write (a folder for folder input, made if missing). Default: <input name>.csv here.")
     var output: String?
     @Flag(help: "OpenFace's online rules (as for a webcam) instead of the offline post-processing files get.") var online = false
@@ -26,10 +26,10 @@ struct AU: ParsableCommand {
     @Option(help: "Take the 68 landmarks from an OpenFace CSV (x_0..x_67, y_0..y_67) instead of detecting them.") var landmarksFrom: String?
     @Flag(help: "With --landmarks-from: use the CSV's landmarks exactly as written (0.1 px) instead of restoring them from its p_* columns.")
     var keepCSVLandmarks = false
-    @Option(help: "pfld: run the face detector every N frames (1 to 100) and track with landmarks in between.") var detectEvery: Int = 5
+    @Option(parsing: .unconditional, help: "pfld: run the face detector every N frames (1 to 100) and track with landmarks in between.") var detectEvery: Int = 5
     @Option(help: "pfld: face detector model id.") var detector: String = DetectorFactory.defaultModel
-    @Option(help: "Folder input: videos processed at once (0: half the cores, at least 1).") var jobs: Int = 0
-    @Option(help: "Stop after this many frames (cameras run until Ctrl-C otherwise).") var maxFrames: Int?
+    @Option(parsing: .unconditional, help: "Folder input: videos processed at once (0: half the cores, at least 1).") var jobs: Int = 0
+    @Option(parsing: .unconditional, help: "Stop after this many frames (cameras run until Ctrl-C otherwise).") var maxFrames: Int?
     @OptionGroup var runtime: RuntimeOptions
 
     /// The CSV: -o, else <input name>.csv here (camera<N>.csv for a camera); none with --jsonl alone.

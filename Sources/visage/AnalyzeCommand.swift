@@ -12,9 +12,9 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Print one JSON line per frame (videos) on stdout, plus track start/end events.") var jsonl = false
     @Option(help: "Write an annotated copy: .png/.jpg for images, .mp4 for videos (audio kept).") var draw: String?
     @Flag(help: "Include identity embeddings.") var embeddings = false
-    @Option(help: "Videos: run the detector every N frames (1 to 100), track with landmarks in between.") var detectEvery: Int = 5
-    @Option(help: "Videos: frames a face may go undetected before its track ends.") var maxLost: Int = 15
-    @Option(help: "Videos: stop after this many frames (0: all).") var maxFrames: Int = 0
+    @Option(parsing: .unconditional, help: "Videos: run the detector every N frames (1 to 100), track with landmarks in between.") var detectEvery: Int = 5
+    @Option(parsing: .unconditional, help: "Videos: frames a face may go undetected before its track ends.") var maxLost: Int = 15
+    @Option(parsing: .unconditional, help: "Videos: stop after this many frames (0: all).") var maxFrames: Int = 0
     @Option(help: "Face detector model id or .onnx path.") var detector: String = DetectorFactory.defaultModel
     @Option(help: "Recognition model for embeddings: sface-2021dec-int8bq or arcface-w600k-r50.")
     var recognizer: String = FaceEmbedder.Profile.sface.modelID
@@ -46,6 +46,7 @@ struct Analyze: ParsableCommand {
             if let record { try Output.json(record, pretty: false) }
             for e in events { try Output.json(e, pretty: false) }
         }
+        for warning in result.warnings { Output.warning(warning) }
         if result.isVideo {
             if json {
                 try Output.json(result)

@@ -14,9 +14,9 @@ struct BenchDetect: ParsableCommand {
 
     @Option(help: "Detector model id or .onnx path.") var model: String = DetectorFactory.defaultModel
     @Option(help: "Image to detect on (default: the bundled sample).") var image: String?
-    @Option(help: "Timed runs.") var runs: Int = 50
-    @Option(help: "Untimed warm-up runs.") var warmup: Int = 5
-    @Option(help: "Detector input size (square).") var inputSize: Int = 640
+    @Option(parsing: .unconditional, help: "Timed runs.") var runs: Int = 50
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs.") var warmup: Int = 5
+    @Option(parsing: .unconditional, help: "Detector input size (square).") var inputSize: Int = 640
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -51,8 +51,8 @@ struct BenchAnalyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze", abstract: "Per-stage ms (detect, landmarks, align, embed, pose) for 1 and 5 faces at 640x480 and 1280x720.")
 
-    @Option(help: "Timed runs per case.") var runs: Int = 20
-    @Option(help: "Untimed warm-up runs per case.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Timed runs per case.") var runs: Int = 20
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs per case.") var warmup: Int = 3
     @Flag(help: "Print JSON on stdout.") var json = false
     @Option(help: "Face detector model id or .onnx path.") var detector: String = DetectorFactory.defaultModel
     @Option(help: "Recognition model for embeddings.") var recognizer: String = FaceEmbedder.Profile.sface.modelID
@@ -84,17 +84,17 @@ struct BenchSwap: ParsableCommand {
         abstract: "Per-stage ms of the real swap path (the same engine and options as `visage swap`) on a synthetic frame: detect, landmarks, swap, paste-back, encode hand-off.")
 
     @OptionGroup var swapModels: SwapperOptions
-    @Option(help: "Timed frames.") var runs: Int = 30
-    @Option(help: "Untimed warm-up frames.") var warmup: Int = 3
-    @Option(help: "Run the detector every N frames and track with landmarks in between, as `visage swap` does on videos.")
+    @Option(parsing: .unconditional, help: "Timed frames.") var runs: Int = 30
+    @Option(parsing: .unconditional, help: "Untimed warm-up frames.") var warmup: Int = 3
+    @Option(parsing: .unconditional, help: "Run the detector every N frames and track with landmarks in between, as `visage swap` does on videos.")
     var detectEvery: Int = 5
-    @Option(help: "Longest side the detector sees (videos: 640 keeps detection cheap).") var detectorSide: Int = 640
+    @Option(parsing: .unconditional, help: "Longest side the detector sees (videos: 640 keeps detection cheap).") var detectorSide: Int = 640
     @Option(help: "Frame size, WIDTHxHEIGHT.") var size: String = "960x540"
-    @Option(help: "Faces in the frame (all are swapped).") var faces: Int = 1
-    @Option(help: "As `visage swap`: keep the target's mouth, 0 to 1.") var mouthMask: Float = 0
-    @Option(help: "As `visage swap`: blend strength, 0 to 1.") var opacity: Float = 1
+    @Option(parsing: .unconditional, help: "Faces in the frame (all are swapped).") var faces: Int = 1
+    @Option(parsing: .unconditional, help: "As `visage swap`: keep the target's mouth, 0 to 1.") var mouthMask: Float = 0
+    @Option(parsing: .unconditional, help: "As `visage swap`: blend strength, 0 to 1.") var opacity: Float = 1
     @Flag(help: "As `visage swap`: inswapper colour correction.") var colorCorrection = false
-    @Option(help: "As `visage swap`: sharpen, 0 to 1.") var sharpen: Float = 0
+    @Option(parsing: .unconditional, help: "As `visage swap`: sharpen, 0 to 1.") var sharpen: Float = 0
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -138,7 +138,7 @@ struct BenchAU: ParsableCommand {
     @Option(help: "Video to run (OpenFace's default.wmv is the reference clip).") var video: String
     @Option(help: "OpenFace CSV with the video's landmarks, to time the AU stage alone (as PyfaceAU's AU-stage figure is).") var landmarksFrom: String?
     @Option(help: "Landmark source for the end-to-end runs: clnf (OpenFace's, the default of `visage au`) or pfld.") var landmarks: AULandmarks = .clnf
-    @Option(help: "Run the detector every N frames (pfld landmarks).") var detectEvery: Int = 5
+    @Option(parsing: .unconditional, help: "Run the detector every N frames (pfld landmarks).") var detectEvery: Int = 5
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 

@@ -10,14 +10,14 @@ struct BenchLive: ParsableCommand {
 
     @Option(help: "Video to run (read as fast as it decodes; nothing is dropped).") var source: String
     @Option(help: "Comma-separated: detect, au, landmark, inswapper.") var workloads: String = "detect,au,landmark,inswapper"
-    @Option(help: "Frames per run.") var frames: Int = 150
-    @Option(help: "Soak: loop the video for this many seconds (pipelined, first workload) and report resident memory each minute.") var duration: Double?
-    @Option(help: "Soak: seconds between memory samples.") var sampleEvery: Double = 60
+    @Option(parsing: .unconditional, help: "Frames per run.") var frames: Int = 150
+    @Option(parsing: .unconditional, help: "Soak: loop the video for this many seconds (pipelined, first workload) and report resident memory each minute.") var duration: Double?
+    @Option(parsing: .unconditional, help: "Soak: seconds between memory samples.") var sampleEvery: Double = 60
     @Option(help: "performance | balanced | quality | battery (its settings are held fixed).") var mode: LiveModeName = .balanced
     @Option(help: "Photo whose face is swapped in (default: Samples/obama.jpg).") var swapFace: String = "Samples/obama.jpg"
     @Option(help: "inswapper workload: swap model (default: the inswapper twin in .deps/twins).") var swapModel: String = ".deps/twins/inswapper_128_twin.onnx"
     @Option(help: "inswapper workload: ArcFace model (default: the ArcFace twin in .deps/twins).") var recognizerModel: String = ".deps/twins/w600k_r50_twin.onnx"
-    @Option(help: "Pipelined runs: ONNX Runtime threads per model (0: one per core, as `visage live` runs).") var pipelinedThreads: Int = 0
+    @Option(parsing: .unconditional, help: "Pipelined runs: ONNX Runtime threads per model (0: one per core, as `visage live` runs).") var pipelinedThreads: Int = 0
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 

@@ -10,9 +10,9 @@ struct Compare: ParsableCommand {
     @Argument(help: "Second image.") var second: String
     @Option(help: "Recognition model: sface-2021dec-int8bq (default) or arcface-w600k-r50.") var model: String = FaceEmbedder.Profile.sface.modelID
     @Option(help: "Face detector model id.") var detector: String = DetectorFactory.defaultModel
-    @Option(help: "Override the model's same-person threshold (cosine similarity, -1 to 1).") var threshold: Float?
-    @Option(help: "Which face of the first image (1-based, as `visage detect` lists them; default: the largest).") var face: Int?
-    @Option(help: "Which face of the second image (default: the largest).") var secondFace: Int?
+    @Option(parsing: .unconditional, help: "Override the model's same-person threshold (cosine similarity, -1 to 1).") var threshold: Float?
+    @Option(parsing: .unconditional, help: "Which face of the first image (1-based, as `visage detect` lists them; default: the largest).") var face: Int?
+    @Option(parsing: .unconditional, help: "Which face of the second image (default: the largest).") var secondFace: Int?
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 

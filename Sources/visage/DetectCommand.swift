@@ -11,9 +11,9 @@ struct Detect: ParsableCommand {
     var model: String = DetectorFactory.defaultModel
     @Flag(help: "Print JSON on stdout.") var json = false
     @Option(help: "Write an annotated copy of the (single) input image here (.png/.jpg).") var draw: String?
-    @Option(help: "Minimum score, 0 to 1 (default: the model's own, 0.5 SCRFD, 0.7 YuNet).") var threshold: Float?
-    @Option(help: "Keep at most this many faces, highest scores first (0: all).") var maxFaces: Int = 0
-    @Option(help: "Detector input size in pixels (square, a multiple of 32 from 32 to 4096).") var inputSize: Int = 640
+    @Option(parsing: .unconditional, help: "Minimum score, 0 to 1 (default: the model's own, 0.5 SCRFD, 0.7 YuNet).") var threshold: Float?
+    @Option(parsing: .unconditional, help: "Keep at most this many faces, highest scores first (0: all).") var maxFaces: Int = 0
+    @Option(parsing: .unconditional, help: "Detector input size in pixels (square, a multiple of 32 from 32 to 4096).") var inputSize: Int = 640
     @OptionGroup var runtime: RuntimeOptions
 
     var job: DetectJob {

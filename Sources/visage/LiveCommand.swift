@@ -18,22 +18,22 @@ struct Live: ParsableCommand {
         """)
 
     @Option(name: [.short, .customLong("input")], help: "Camera index or /dev/videoN, a video file, or a folder of images.") var input: String?
-    @Option(help: "Camera index (same as --input N).") var camera: Int?
+    @Option(parsing: .unconditional, help: "Camera index (same as --input N).") var camera: Int?
     @Flag(help: "List the cameras found and exit.") var listCameras = false
     @Flag(help: "Play a video file / image folder at its frame rate (as a camera would deliver it) instead of as fast as possible.")
     var realtime = false
     @Flag(help: "Start a video file / image folder again at its end.") var loop = false
-    @Option(help: "Frame rate of an image folder.") var folderFps: Double = 30
+    @Option(parsing: .unconditional, help: "Frame rate of an image folder.") var folderFps: Double = 30
     @Option(help: "performance | balanced | quality | battery.") var mode: LiveModeName = .balanced
-    @Option(help: "Frames per second to hold (default: the mode's).") var targetFps: Double?
+    @Option(parsing: .unconditional, help: "Frames per second to hold (default: the mode's).") var targetFps: Double?
     @Flag(help: "Keep the mode's settings fixed (no adaptive controller).") var noAdapt = false
     @Flag(help: "Run every stage on one thread, one frame at a time (for comparison).") var sequential = false
     @Option(name: [.short, .customLong("swap-face")], help: "Photo whose face is put on the faces in the input (enables swapping).")
     var swapFace: String?
     @OptionGroup var swapModels: SwapperOptions
     @Flag(help: "Swap every face (default: the largest).") var manyFaces = false
-    @Option(help: "Keep the target's mouth: 0 (off) to 1.") var mouthMask: Float = 0
-    @Option(help: "Blend strength of the swapped face, 0 to 1.") var opacity: Float = 1
+    @Option(parsing: .unconditional, help: "Keep the target's mouth: 0 (off) to 1.") var mouthMask: Float = 0
+    @Option(parsing: .unconditional, help: "Blend strength of the swapped face, 0 to 1.") var opacity: Float = 1
     @Flag(help: "Also draw a visible \"AI-altered\" mark on swapped frames.") var watermark = false
     @Option(help: "Write OpenFace AUs (online rules) to this CSV.") var auCsv: String?
     @Flag(help: "AUs: one track per person.") var multiFace = false
@@ -44,8 +44,8 @@ struct Live: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Record the output to this video file (.mp4).") var output: String?
     @Flag(help: "Print one JSON stats object per second on stdout.") var statsJson = false
     @Flag(help: "No stats line on stderr.") var quiet = false
-    @Option(help: "Stop after this many output frames.") var maxFrames: Int?
-    @Option(help: "Stop after this many seconds.") var duration: Double?
+    @Option(parsing: .unconditional, help: "Stop after this many output frames.") var maxFrames: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many seconds.") var duration: Double?
     @Option(help: "Face detector model id.") var detector: String = DetectorFactory.defaultModel
     @OptionGroup var runtime: RuntimeOptions
 

@@ -9,25 +9,25 @@ struct Swap: ParsableCommand {
         abstract: "Put the face from a source photo onto the faces of a target image or video (audio kept).")
 
     @Option(name: [.short, .customLong("source")], help: "Photo with the face to use (optional with --map-faces).") var source: String?
-    @Option(help: "Which face of the source photo (1-based, as `visage detect` lists them; default: the largest).") var sourceFace: Int?
+    @Option(parsing: .unconditional, help: "Which face of the source photo (1-based, as `visage detect` lists them; default: the largest).") var sourceFace: Int?
     @Option(parsing: .upToNextOption, help: "SOURCE=REFERENCE pairs: target faces that look like the person in REFERENCE get the face from SOURCE (others are left alone).")
     var mapFaces: [String] = []
     @Option(name: [.short, .customLong("target")], help: "Image or video whose faces are replaced.") var target: String
     @Option(name: [.short, .customLong("output")], help: "Output file (.png/.jpg for images; .mp4, .mov, .mkv or .webm for videos).") var output: String
     @Flag(help: "Swap every face (default: the largest).") var manyFaces = false
-    @Option(help: "Keep the target's mouth: 0 (off) to 1 (generous).") var mouthMask: Float = 0
-    @Option(help: "Blend strength of the swapped face, 0 to 1.") var opacity: Float = 1
+    @Option(parsing: .unconditional, help: "Keep the target's mouth: 0 (off) to 1 (generous).") var mouthMask: Float = 0
+    @Option(parsing: .unconditional, help: "Blend strength of the swapped face, 0 to 1.") var opacity: Float = 1
     @Flag(help: "Skip the LAB colour transfer (landmark swapper).") var noColorCorrection = false
     @Flag(help: "inswapper: match the swapped face's colours to the target face (LAB).") var colorCorrection = false
-    @Option(help: "Sharpen the swapped face: 0 (off) to 1.") var sharpen: Float = 0
+    @Option(parsing: .unconditional, help: "Sharpen the swapped face: 0 (off) to 1.") var sharpen: Float = 0
     @Flag(inversion: .prefixedNo, help: "Copy the target video's audio into the output.") var keepAudio = true
     @Flag(name: .customLong("no-audio"), help: "Write the video without sound (same as --no-keep-audio).") var noAudio = false
     @Flag(help: "Videos: also keep every swapped frame as a PNG in OUTPUT_frames/ (for editing or inspection).") var keepFrames = false
     @Flag(help: "Also draw a visible \"AI-altered\" mark (every output always carries a machine-readable synthetic-media label).")
     var watermark = false
     @Option(help: "FFmpeg video encoder: libx264, libx265, libvpx-vp9, h264_nvenc, hevc_videotoolbox, ...") var videoEncoder: String = "libx264"
-    @Option(help: "Video quality, CRF-like: 0 (best) to 51.") var videoQuality: Int = 18
-    @Option(help: "Videos: run the detector every N frames (1 to 100), track with landmarks in between.") var detectEvery: Int = 5
+    @Option(parsing: .unconditional, help: "Video quality, CRF-like: 0 (best) to 51.") var videoQuality: Int = 18
+    @Option(parsing: .unconditional, help: "Videos: run the detector every N frames (1 to 100), track with landmarks in between.") var detectEvery: Int = 5
     @Option(help: "Face detector model id.") var detector: String = DetectorFactory.defaultModel
     @OptionGroup var swapModels: SwapperOptions
     @OptionGroup var runtime: RuntimeOptions

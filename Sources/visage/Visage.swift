@@ -19,7 +19,7 @@ struct RuntimeOptions: ParsableArguments {
             help: "auto | cpu | cuda | tensorrt | coreml (default: $VISAGE_ACCELERATOR or auto)")
     var accelerator: Accelerator?
 
-    @Option(help: "Threads per model (0: one per core).")
+    @Option(parsing: .unconditional, help: "Threads per model (0: one per core).")
     var threads: Int = 0
 
     @Flag(name: .shortAndLong, help: "Log every decision (debug level).")

@@ -178,12 +178,33 @@ public final class FaceAnalyzer: @unchecked Sendable {
                 let aligned = try FaceAlignment.crop(image, keypoints: faces[i].keypoints, template: embedder.profile.template)
                 timings.align += clock.lap()
                 clock = .now
-                faces[i].embedding = try embedder.embed(alignedCrop: aligned.crop)
+                do {
+                    faces[i].embedding = try embedder.embed(alignedCrop: aligned.crop)
+                } catch VisageError.invalidModel(let path, let reason) {
+                    // Identity is a help for tracking, not the result: go on without it for this face.
+                    DecisionLog.once(Self.logger, "\(path): \(reason); identities are not used for those faces", level: .warning)
+                }
                 timings.embed += clock.lap()
             }
         }
         if !options.landmarks { for i in faces.indices { faces[i].landmarks = nil } }
+        dropUntrusted(&faces)
     }
+
+    /// Landmarks are model outputs too: faces whose landmarks are not all numbers are dropped (said once),
+    /// non-finite poses removed.
+    private func dropUntrusted(_ faces: inout [AnalyzedFace]) {
+        let before = faces.count
+        faces.removeAll { face in !(face.landmarks ?? []).allSatisfy(\.isFinite) || !face.keypoints.allSatisfy(\.isFinite) }
+        if faces.count < before {
+            DecisionLog.once(Self.logger, "the landmark model gave non-finite values; those faces are skipped (is the model file corrupt?)", level: .warning)
+        }
+        for i in faces.indices {
+            if let p = faces[i].pose, ![p.yaw, p.pitch, p.roll].allSatisfy(\.isFinite) || !p.translation.allSatisfy(\.isFinite) { faces[i].pose = nil }
+        }
+    }
+
+    private static let logger = VisageLog.logger("face")
 
     private func remember(id: Int, box: Box, score: Float, landmarks: [Point]) {
         let b = Landmarks68.bounds(landmarks)

@@ -61,7 +61,7 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
         let outputs = try session.run([inputName: input])
         timings.inference = clock.lap()
 
-        let faces = decode(outputs, scale: scale)
+        let faces = DetectedFace.trusted(decode(outputs, scale: scale), from: modelID)
         timings.postprocess = clock.lap()
         return (faces, timings)
     }

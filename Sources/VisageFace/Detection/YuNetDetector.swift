@@ -63,7 +63,7 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
             candidates.keypoints += coarse.keypoints
         }
         var clock = ContinuousClock.now
-        let faces = suppress(candidates)
+        let faces = DetectedFace.trusted(suppress(candidates), from: modelID)
         timings.postprocess += clock.lap()
         return (faces, timings)
     }

@@ -98,7 +98,11 @@ public final class FaceEmbedder: @unchecked Sendable {
         }
         let out = try session.run([inputName: input], outputs: [outputName])
         guard let vector = out[outputName]?.floats(), !vector.isEmpty else { throw VisageError.runtime("embedding model returned nothing") }
-        return Self.normalized(vector)
+        let normalized = Self.normalized(vector)
+        guard normalized.allSatisfy(\.isFinite) else {
+            throw VisageError.invalidModel(path: session.modelPath, reason: "it computed non-finite numbers (NaN or infinity) for a face; the file is probably corrupt")
+        }
+        return normalized
     }
 
     public static func normalized(_ v: [Float]) -> [Float] {

@@ -18,6 +18,11 @@ public struct FaceChoice: Sendable, Codable, Equatable {
         public var box: Box
         /// True when no number was given and the largest face was taken.
         public var automatic: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case path, number, box, automatic
+            case faceCount = "face_count"
+        }
         /// "photo.jpg has 2 faces; using face #2 (the largest, box 120,80-260,240)".
         public var summary: String {
             let b = String(format: "%.0f,%.0f-%.0f,%.0f", box.x1, box.y1, box.x2, box.y2)

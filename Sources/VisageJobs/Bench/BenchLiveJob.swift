@@ -48,7 +48,7 @@ public struct BenchLiveJob: Codable, Sendable {
         defer { try? FileManager.default.removeItem(at: temp) }
         let token = context.cancellation
 
-        func work(_ workload: Workload, threads: Int, width: Int, height: Int) throws -> FaceWork {
+        func work(_ workload: Workload, threads: Int, feed: LiveSource) throws -> FaceWork {
             var config = context
             config.session = LiveJob.sessionConfig(context.session, mode: liveMode)
             config.session.intraOpThreads = threads
@@ -60,15 +60,14 @@ public struct BenchLiveJob: Codable, Sendable {
                 live.recognizerModel = recognizerModel
             }
             let csv = workload == .au ? temp.appendingPathComponent("au-\(UUID().uuidString).csv") : nil
-            return try live.makeWork(mode: liveMode, settings: QualitySettings.ladder(for: liveMode)[0], frameWidth: width, frameHeight: height,
-                                     auCSV: csv, context: config)
+            return try live.makeWork(mode: liveMode, settings: QualitySettings.ladder(for: liveMode)[0], sourceWidth: feed.width,
+                                     sourceHeight: feed.height, auCSV: csv, context: config)
         }
 
         var result = BenchLiveResult(source: source, frames: frames, mode: liveMode.name, pipelinedThreads: pipelinedThreads)
         if let duration {
             let src = try VideoFileSource(path: source, realtime: false, loop: true)
-            let size = LivePipeline.outputSize(of: src, mode: liveMode)
-            let w = try work(workloads[0], threads: pipelinedThreads, width: size.width, height: size.height)
+            let w = try work(workloads[0], threads: pipelinedThreads, feed: src)
             let configuration = LiveConfiguration(mode: liveMode, pipelined: true, adaptive: true, duration: duration,
                                                   statsInterval: sampleEvery, memorySampleInterval: sampleEvery)
             let report = try LivePipeline(source: src, work: w, outputs: [], configuration: configuration, shouldStop: { token.isCancelled },
@@ -89,8 +88,7 @@ public struct BenchLiveJob: Codable, Sendable {
                 // Sequential is literally one thread: one ONNX Runtime thread, OpenCV single-threaded, no overlap.
                 OpenCVInfo.setThreads(pipelined ? defaultOpenCVThreads : 1)
                 let src = try VideoFileSource(path: source, realtime: false, loop: true)
-                let size = LivePipeline.outputSize(of: src, mode: liveMode)
-                let w = try work(workload, threads: pipelined ? pipelinedThreads : 1, width: size.width, height: size.height)
+                let w = try work(workload, threads: pipelined ? pipelinedThreads : 1, feed: src)
                 // Warm-up: the first frames pay for lazy initialisation (ORT arenas, detector sizes).
                 var warmUp = LiveConfiguration(mode: liveMode, pipelined: pipelined, adaptive: false, maxFrames: 10)
                 warmUp.finishesWork = false

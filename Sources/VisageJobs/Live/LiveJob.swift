@@ -144,7 +144,7 @@ public struct LiveJob: VisageJob {
 
         var liveContext = context
         liveContext.session = Self.sessionConfig(context.session, mode: liveMode)
-        let work = try makeWork(mode: liveMode, frameWidth: size.width, frameHeight: size.height, context: liveContext)
+        let work = try makeWork(mode: liveMode, sourceWidth: source.width, sourceHeight: source.height, context: liveContext)
         let summary = LiveSetupSummary(source: "\(source.name) \(source.width)x\(source.height) at \(String(format: "%.1f", source.fps)) fps",
                                        size: "\(size.width)x\(size.height)", work: work.name, mode: liveMode.name,
                                        targetFPS: targetFps ?? liveMode.targetFPS, pipelined: !sequential, outputs: outputs.map(\.name),
@@ -184,13 +184,14 @@ public struct LiveJob: VisageJob {
         return config
     }
 
-    /// Detect/track, the optional swap with its source face computed once, the optional AU recorder.
-    func makeWork(mode: LiveMode, frameWidth: Int, frameHeight: Int, context: JobContext) throws -> FaceWork {
-        try makeWork(mode: mode, settings: QualitySettings.ladder(for: mode)[0], frameWidth: frameWidth, frameHeight: frameHeight,
+    /// Detect/track, the optional swap with its source face computed once, the optional AU recorder (its CSV
+    /// in the source's pixels).
+    func makeWork(mode: LiveMode, sourceWidth: Int, sourceHeight: Int, context: JobContext) throws -> FaceWork {
+        try makeWork(mode: mode, settings: QualitySettings.ladder(for: mode)[0], sourceWidth: sourceWidth, sourceHeight: sourceHeight,
                      auCSV: auCsv.map { URL(fileURLWithPath: $0).standardizedFileURL }, context: context)
     }
 
-    func makeWork(mode: LiveMode, settings: QualitySettings, frameWidth: Int, frameHeight: Int, auCSV: URL?, context: JobContext) throws -> FaceWork {
+    func makeWork(mode: LiveMode, settings: QualitySettings, sourceWidth: Int, sourceHeight: Int, auCSV: URL?, context: JobContext) throws -> FaceWork {
         let pipeline = FacePipeline(context: context)
         let model = detector
         let switchable = try SwitchableDetector(side: settings.detectorSide) { side in
@@ -214,11 +215,12 @@ public struct LiveJob: VisageJob {
         var recorder: AURecorder?
         if let auCSV {
             let models = try AUModels.shared(root: try context.store.installedDirectory(for: AUJob.openFaceModel), context: context)
-            let camera = Geometry3D.Camera.openFaceDefault(width: frameWidth, height: frameHeight)
+            let camera = Geometry3D.Camera.openFaceDefault(width: sourceWidth, height: sourceHeight)
             // Live AUs follow OpenFace's online rules: each row is final when it is written.
             recorder = try AURecorder(models: models, options: AURecorder.Options(camera: camera, online: true, multiFace: multiFace), csv: auCSV)
         }
-        return FaceWork(tracking: tracking, swapper: engine, au: recorder, manyFaces: manyFaces, watermark: watermark && engine != nil)
+        return FaceWork(tracking: tracking, swapper: engine, au: recorder, manyFaces: manyFaces, watermark: watermark && engine != nil,
+                        sourceWidth: sourceWidth)
     }
 }
 
