@@ -146,7 +146,10 @@ let package = Package(
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Crypto", package: "swift-crypto")]
+                           .product(name: "Crypto", package: "swift-crypto")],
+            // The web UI, compiled into the binary (WebUI.swift).
+            resources: ["index.html", "app.css", "app.js", "api.js", "swap.js", "au.js", "live.js", "jobs.js", "system.js"]
+                .map { .embedInCode("Web/\($0)") }
         ),
         .executableTarget(
             name: "visage",

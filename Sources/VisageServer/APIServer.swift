@@ -91,6 +91,7 @@ public final class APIServer: Sendable {
         addJobRoutes(router)
         addSettingsAndModelRoutes(router)
         addLiveRoutes(router)
+        addWebRoutes(router)
         return router
     }
 

@@ -41,6 +41,24 @@ paths:
           description: OpenAPI 3.1, YAML.
           content:
             application/yaml: {}
+  /:
+    get:
+      summary: The web UI (swap, live, action units, jobs, system pages); served without a token, it asks for one
+      responses:
+        '200':
+          description: HTML.
+          content:
+            text/html: {}
+  /ui/{asset}:
+    get:
+      summary: A file of the web UI (HTML, CSS, JavaScript modules compiled into the binary)
+      parameters:
+        - {name: asset, in: path, required: true, schema: {type: string}}
+      responses:
+        '200':
+          description: The file.
+        '404':
+          description: No such file.
   /docs:
     get:
       summary: This document as a readable page

@@ -46,13 +46,22 @@ struct TokenAuthMiddleware: RouterMiddleware {
         return found
     }
 
+    /// /v1/jobs/{id}/results/{name}
+    static func isResultPath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        return parts.count == 5 && parts[0] == "v1" && parts[1] == "jobs" && parts[3] == "results"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !clients.isEmpty, request.method != .options else { return try await next(request, context) }
+        // The web UI's static files hold no data; its pages then send the token with every API call.
+        if request.method == .get, WebUI.isPublic(request.uri.path) { return try await next(request, context) }
         var token: String?
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        } else if request.method == .get, request.uri.path.hasPrefix("/v1/live/") {
-            // Browsers cannot set headers on a WebSocket or an <img>: the live routes also take ?access_token=.
+        } else if request.method == .get, request.uri.path.hasPrefix("/v1/live/") || Self.isResultPath(request.uri.path) {
+            // Browsers cannot set headers on a WebSocket, an <img> or a <video>: the live routes and result
+            // downloads also take ?access_token= (a video then plays while it downloads, with Range).
             token = request.uri.queryParameters.get("access_token")
         }
         guard let token, let name = client(for: token) else {
@@ -73,6 +82,12 @@ struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let metrics: ServerMetrics
 
+    /// /v1/jobs/{id}/results/{name}
+    static func isResultPath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        return parts.count == 5 && parts[0] == "v1" && parts[1] == "jobs" && parts[3] == "results"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         do {
@@ -91,6 +106,12 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let scrubber: PathScrubber
+
+    /// /v1/jobs/{id}/results/{name}
+    static func isResultPath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        return parts.count == 5 && parts[0] == "v1" && parts[1] == "jobs" && parts[3] == "results"
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
