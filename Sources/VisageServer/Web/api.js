@@ -129,6 +129,13 @@ export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (key === 'style') {
+      // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+      for (const part of value.split(';')) {
+        const at = part.indexOf(':');
+        if (at > 0) node.style.setProperty(part.slice(0, at).trim(), part.slice(at + 1).trim());
+      }
+    }
     else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? '' : value);
   }
   for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
