@@ -37,7 +37,7 @@ import VisageCore
             let basic = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Basic YWxpY2U6eA=="])
             #expect(basic.status == .unauthorized)
             let query = try await client.execute(uri: "/v1/jobs?access_token=alice-token-0123456789", method: .get)
-            #expect(query.status == .unauthorized, "query tokens only on the live routes")
+            #expect(query.status == .unauthorized, "query tokens only on the live routes and result downloads")
             let live = try await client.execute(uri: "/v1/live/\(UUID().uuidString.lowercased())/mjpeg?access_token=alice-token-0123456789", method: .get)
             #expect(live.status == .notFound, "authorised, then no such session")
             let bob: HTTPFields = [.authorization: "Bearer bob-token-0123456789abc"]

@@ -112,7 +112,8 @@ function tip(frame, px) {
   if (!rows.length) { box.hidden = true; return; }
   box.textContent = rows.map((r) => `frame ${frame}${rows.length > 1 ? ` · face ${r.face_id}` : ''}\n` +
     auColumns(measure).map((c) => `${c.replace(/_[rc]$/, '')} ${r[c].toFixed(2)}`).join('  ')).join('\n');
-  box.style.left = `${Math.min(px + 12, $('au-chart').clientWidth - 260)}px`;
+  const room = $('au-chart').clientWidth;
+  box.style.left = `${px + 12 + Math.min(384, room * 0.8) > room ? Math.max(0, px - 12 - Math.min(384, room * 0.8)) : px + 12}px`;
   box.style.top = '10px';
   box.hidden = false;
 }

@@ -1,6 +1,6 @@
 // Live page: the browser's camera → WebSocket → the server's live pipeline → processed frames drawn on
 // a canvas, with the pipeline's stats (fps, latency, drops, the adaptive controller's settings).
-import { api, upload, withToken, showError } from './api.js';
+import { api, upload, withToken, showError, token } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const live = { socket: null, stream: null, timer: null, sourceId: null, received: [], entered: false, busy: false };
@@ -77,7 +77,8 @@ async function start() {
       const message = JSON.parse(event.data);
       if (message.type === 'stats') stats(message);
       else if (message.type === 'session') {
-        $('live-mjpeg').textContent = `For OBS: add a Media Source (or Browser Source) with the URL ${location.origin}${message.mjpeg}` +
+        const tokenNote = token() ? ' (this server needs a token: add ?access_token=YOUR_TOKEN to the URL)' : '';
+        $('live-mjpeg').textContent = `For OBS: add a Media Source (or Browser Source) with the URL ${location.origin}${message.mjpeg}${tokenNote}` +
           ' — it shows the same processed frames while this session runs.';
       } else if (message.type === 'error') showError(error, new Error(message.message));
       else if (message.type === 'ended') stop();

@@ -144,6 +144,7 @@ function showResult(status, preview) {
     ` (${(output.size / 1024).toFixed(0)} KB)`));
   box.append(el('p', { class: 'label-note' }, 'This file is AI-altered. It carries Visage\'s machine-readable synthetic-media label ' +
     '(in the image or video metadata); keep it when you share the file.'));
+  box.scrollIntoView({ block: 'start' });
 }
 
 async function run(preview) {
