@@ -205,11 +205,50 @@ try:
         screenshot("swap-image")
         drain_console()
 
+    # ------------------------------------------------------------------ swap: map a source onto one chosen target face
+    if step("map"):
+        driver.get(args.base + "/#swap")
+        wait(lambda: by_id("page-swap").is_displayed(), 10, "the swap page")
+        both = os.path.join(args.media, "images/face_recognition/obama_and_biden.jpg")
+        by_id("swap-source").send_keys(os.path.abspath("Samples/biden.jpg"))
+        by_id("swap-target").send_keys(both)
+        wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-source-faces .face")) == 1
+             and len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 2, 60, "the faces of both photos")
+        driver.find_element(By.CSS_SELECTOR, "input[name=swap-faces][value=map]").click()
+        driver.find_element(By.CSS_SELECTOR, "#swap-source-faces .face").click()
+        # Obama stands on the right of this photo (x > 1040), Biden on the left.
+        right = next(b for b in driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")
+                     if float(b.get_attribute("data-box").split(",")[0]) > 1040)
+        right.click()
+        wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-pairs li")) == 1, 30, "the source → target pair")
+        check("target face" in by_id("swap-pairs").text, f"clicking a source face then a target face makes a pair: '{by_id('swap-pairs').text.splitlines()[0]}'")
+        by_id("swap-run").click()
+        wait(lambda: "Done" in by_id("swap-status").text, 90, "the mapped swap")
+        wait(lambda: driver.execute_script("const i = document.getElementById('swap-result-image'); return i && i.complete && i.naturalWidth > 0"),
+             30, "the result image")
+        changed = driver.execute_script("""
+            const before = document.querySelector('#swap-target-faces img.preview'), after = document.getElementById('swap-result-image');
+            const w = before.naturalWidth, h = before.naturalHeight;
+            const read = (img) => { const c = document.createElement('canvas'); c.width = w; c.height = h;
+              const g = c.getContext('2d'); g.drawImage(img, 0, 0); return g.getImageData(0, 0, w, h).data; };
+            const a = read(before), b = read(after);
+            let left = 0, right = 0;
+            for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) {
+              const i = 4 * (y * w + x);
+              if (Math.abs(a[i + 1] - b[i + 1]) > 24) { if (x < 1040) left++; else right++; }
+            }
+            return [left, right];""")
+        check(changed[0] < 50 and changed[1] > 1000, f"only the chosen target face changed (changed pixels: {changed[0]} left, {changed[1]} right)")
+        screenshot("swap-map")
+        drain_console()
+
     # ------------------------------------------------------------------ swap: a video with many faces
     if step("video"):
         hamilton = os.path.join(args.media, "video/face_recognition/short_hamilton_clip.mp4")
         by_id("swap-target").send_keys(hamilton)
         wait(lambda: by_id("swap-frame-picker").is_displayed(), 60, "the frame slider of the video")
+        wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 1, 60, "faces of the video's first frame")
+        check(True, f"the video's first frame shows {len(driver.find_elements(By.CSS_SELECTOR, '#swap-target-faces .face'))} face thumbnail(s)")
         driver.find_element(By.CSS_SELECTOR, "input[name=swap-faces][value=many]").click()
         driver.execute_script("const s = document.getElementById('swap-frame'); s.value = 60; s.dispatchEvent(new Event('input'))")
         started = time.time()
@@ -344,6 +383,17 @@ try:
             retry.find_element(By.XPATH, ".//button[text()='Retry']").click()
             wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#jobs-table tbody tr[data-job]")) == before + 1, 20, "the retried job")
             check(True, "Retry submits the job again")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#jobs-table tbody tr[data-job]")
+        doomed = next(r for r in rows if r.find_elements(By.XPATH, ".//button[text()='Delete']"))
+        doomed_id = doomed.get_attribute("data-job")
+        doomed.find_element(By.XPATH, ".//button[text()='Delete']").click()
+        wait(lambda: not driver.find_elements(By.CSS_SELECTOR, f"#jobs-table tbody tr[data-job='{doomed_id}']"), 20, "the deleted job to go")
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{args.base}/v1/jobs/{doomed_id}", headers={"Authorization": f"Bearer {args.token}"}), timeout=10)
+            gone = False
+        except urllib.error.HTTPError as error:
+            gone = error.code == 404
+        check(gone, "Delete removes a finished job (the API answers 404 for it afterwards)")
         screenshot("jobs")
         drain_console()
 

@@ -73,7 +73,7 @@ public final class JobScheduler: @unchecked Sendable {
     /// Checks the request as far as possible without running it (options, input files, models), then
     /// queues it; throws 429 when the queue is full.
     func submit(_ request: JobRequest, client: String) throws -> JobRecord {
-        let job = try request.makeJob(input: { try self.inputPath($1, field: "inputs.\($0)").path },
+        let job = try request.makeJob(input: { try self.inputPath($1, field: $0.hasPrefix("options.") ? $0 : "inputs.\($0)").path },
                                       output: { name, ext in self.files.temporary.appendingPathComponent("check-\(name).\(ext)").path })
         try job.validateOptions()
         let missing = try RequiredModels.missing(job.requiredModels, store: modelStore)
@@ -83,9 +83,10 @@ public final class JobScheduler: @unchecked Sendable {
                            models: missing)
         }
         let now = Date().timeIntervalSince1970
-        for id in request.inputs.values { try store.touch(id, at: now) }
+        // Every file the job reads (its pairs too) is kept while it waits: retention skips these.
+        for id in Set(request.fileIDs) { try store.touch(id, at: now) }
         let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
-        let inputs = String(decoding: try JSONEncoder().encode(Array(Set(request.inputs.values)).sorted()), as: UTF8.self)
+        let inputs = String(decoding: try JSONEncoder().encode(Array(Set(request.fileIDs)).sorted()), as: UTF8.self)
         let record = JobRecord(id: UUID().uuidString.lowercased(), seq: 0, kind: request.kind.rawValue, client: client, state: .queued,
                                request: body, inputs: inputs, attempts: 0, createdAt: now, resultsRemoved: false)
         condition.lock()
@@ -160,7 +161,7 @@ public final class JobScheduler: @unchecked Sendable {
             try? FileManager.default.removeItem(at: directory)   // a re-run after a restart starts clean
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let request = try JSONDecoder().decode(JobRequest.self, from: Data(record.request.utf8))
-            let job = try request.makeJob(input: { try self.inputPath($1, field: "inputs.\($0)").path },
+            let job = try request.makeJob(input: { try self.inputPath($1, field: $0.hasPrefix("options.") ? $0 : "inputs.\($0)").path },
                                           output: { name, ext in directory.appendingPathComponent("\(name).\(ext)").path })
             let missing = try RequiredModels.missing(job.requiredModels, store: modelStore)
             if !missing.isEmpty { throw APIError(.conflict, "models_missing", "models not installed: \(missing.joined(separator: ", "))", models: missing) }

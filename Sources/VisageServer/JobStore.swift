@@ -242,6 +242,15 @@ public final class JobStore: Sendable {
         }
     }
 
+    /// Removes a finished job's record (its results are the caller's to remove); false when the job is
+    /// not finished (a queued or running job is cancelled, never removed).
+    public func deleteFinished(_ id: String) throws -> Bool {
+        try pool.write { db in
+            guard let job = try JobRecord.fetchOne(db, key: id), job.state.isFinal else { return false }
+            return try JobRecord.deleteOne(db, key: id)
+        }
+    }
+
     /// Finished jobs whose results are still on disk, oldest first.
     public func finishedWithResults() throws -> [JobRecord] {
         try pool.read { db in

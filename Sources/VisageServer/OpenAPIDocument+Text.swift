@@ -157,14 +157,18 @@ paths:
               schema: {$ref: '#/components/schemas/Job'}
         '404': {$ref: '#/components/responses/Error'}
     delete:
-      summary: Cancel a job (a queued one at once, a running one at its next frame)
-      parameters: [{$ref: '#/components/parameters/JobID'}]
+      summary: Cancel a job (a queued one at once, a running one at its next frame); remove a finished one with ?remove=true
+      parameters:
+        - {$ref: '#/components/parameters/JobID'}
+        - {name: remove, in: query, schema: {type: boolean}, description: 'A finished job: remove it and its results (its uploads stay until retention).'}
       responses:
         '202':
           description: Cancelled or cancelling.
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Job'}
+        '204':
+          description: The finished job and its results were removed.
         '404': {$ref: '#/components/responses/Error'}
         '409': {$ref: '#/components/responses/Error'}
   /v1/jobs/{id}/events:

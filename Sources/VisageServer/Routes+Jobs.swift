@@ -43,10 +43,22 @@ extension APIServer {
             let record = try self.job(context)
             return try self.json(JobStatus(record, files: self.files, position: record.state == .queued ? self.scheduler.position(of: record.id) : nil))
         }
-        router.delete("/v1/jobs/:id") { _, context in
+        router.delete("/v1/jobs/:id") { request, context in
             let record = try self.job(context)
             if record.state.isFinal {
-                throw APIError(.conflict, "already_finished", "job \(record.id) has already \(record.state.rawValue); nothing to cancel")
+                // A finished job is removed with its results when asked for (?remove=true); the job's
+                // uploads stay (other jobs may use them; retention removes them).
+                guard request.uri.queryParameters.get("remove") == "true" else {
+                    throw APIError(.conflict, "already_finished",
+                                   "job \(record.id) has already \(record.state.rawValue); nothing to cancel (DELETE ?remove=true removes it and its results)")
+                }
+                let client = context.client
+                try await Self.offLoop {
+                    guard try self.store.deleteFinished(record.id) else { return }
+                    try? FileManager.default.removeItem(at: self.files.resultDirectory(job: record.id))
+                    self.logger.info("server: job \(record.id) and its results removed by \(client)")
+                }
+                return Response(status: .noContent)
             }
             let updated = try await Self.offLoop { try self.scheduler.cancel(record.id) } ?? record
             return try self.json(JobStatus(updated, files: self.files, position: nil), status: .accepted)

@@ -60,7 +60,7 @@ import VisageCore
         #expect(process.terminationStatus == 0, "the browser checks failed:\n\(log.suffix(6000))\nserver log:\n\(server.stderr.suffix(3000))")
         #expect(log.contains("all browser checks passed"))
         let shots = (try? FileManager.default.contentsOfDirectory(atPath: CLI.repository.appendingPathComponent(".build/ui-screenshots").path)) ?? []
-        for page in ["swap-image", "swap-video", "swap-error", "live", "au", "jobs", "system"] {
+        for page in ["swap-image", "swap-map", "swap-video", "swap-error", "live", "au", "jobs", "system"] {
             for size in ["1280x720", "390x844"] {
                 #expect(shots.contains("\(page)-\(size).png"), "screenshot \(page)-\(size).png")
             }

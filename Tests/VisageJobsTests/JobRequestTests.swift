@@ -29,6 +29,27 @@ import VisageCore
         #expect(plain.draw == nil && plain.input == "/data/files/i1.jpg")
     }
 
+    /// map-faces over the API: pairs of uploaded files, resolved like inputs; the source input is then
+    /// not needed; every file id of the request is listed (retention keeps them while it waits).
+    @Test func mapFacesTakesPairsOfFileIDs() throws {
+        let request = try Self.decode(#"{"kind": "swap", "inputs": {"target": "v9"}, "options": {"map-faces": [{"source": "s1", "reference": "r1"}, {"source": "s2", "reference": "r2"}]}}"#)
+        guard case .swap(let job) = try request.makeJob(input: Self.resolve, output: Self.place) else { Issue.record("not a swap"); return }
+        var cli = SwapJob(source: nil, target: "/data/files/v9.mp4", output: "/data/results/job/output.mp4")
+        cli.mapFaces = [.init(source: "/data/files/s1.jpg", reference: "/data/files/r1.jpg"), .init(source: "/data/files/s2.jpg", reference: "/data/files/r2.jpg")]
+        #expect(try JobJSON.data(job, pretty: false) == JobJSON.data(cli, pretty: false))
+        #expect(Set(request.fileIDs) == ["v9", "s1", "r1", "s2", "r2"])
+        func field(_ json: String) -> String? {
+            do { _ = try Self.decode(json).makeJob(input: Self.resolve, output: Self.place); return nil } catch let e as JobRequestError { return e.field } catch { return "\(error)" }
+        }
+        #expect(field(#"{"kind": "swap", "inputs": {"target": "t"}}"#) == "inputs.source")
+        #expect(field(#"{"kind": "swap", "inputs": {"target": "t"}, "options": {"map-faces": "a=b"}}"#) == "options.map-faces")
+        #expect(field(#"{"kind": "swap", "inputs": {"target": "t"}, "options": {"map-faces": [{"source": "s"}]}}"#) == "options.map-faces[0].reference")
+        // The resolver sees where the id came from, so an unknown one is reported there.
+        let seen = Locked<[String]>([])
+        _ = try request.makeJob(input: { name, id in seen.withLock { $0.append(name) }; return id }, output: Self.place)
+        #expect(Set(seen.value) == ["target", "options.map-faces[0].source", "options.map-faces[0].reference", "options.map-faces[1].source", "options.map-faces[1].reference"])
+    }
+
     @Test func wrongRequestsNameTheField() throws {
         func field(_ json: String) -> String? {
             do { _ = try Self.decode(json).makeJob(input: Self.resolve, output: Self.place); return nil } catch let e as JobRequestError { return e.field } catch { return "\(error)" }

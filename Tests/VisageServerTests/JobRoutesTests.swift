@@ -60,6 +60,12 @@ import Testing
             #expect(badState.status == .badRequest && badState.errorField == "state")
             let finished = try await client.execute(uri: "/v1/jobs/\(id)", method: .delete)
             #expect(finished.status == .conflict && finished.errorCode == "already_finished")
+            // Removing it: the record and its results go, its upload stays.
+            let removed = try await client.execute(uri: "/v1/jobs/\(id)?remove=true", method: .delete)
+            #expect(removed.status == .noContent, "\(removed.text)")
+            #expect(try await client.execute(uri: "/v1/jobs/\(id)", method: .get).status == .notFound)
+            #expect(!FileManager.default.fileExists(atPath: server.files.resultDirectory(job: id).path))
+            #expect(try await client.execute(uri: "/v1/jobs?state=succeeded", method: .get).json["total"] as? Int == 0)
         }
     }
 

@@ -25,6 +25,34 @@ public struct JobRequest: Codable, Sendable {
         options = try c.decodeIfPresent([String: JSONValue].self, forKey: .options) ?? [:]
     }
 
+    /// Every uploaded file the request reads: its inputs and the files of its pairs (`map-faces`).
+    public var fileIDs: [String] {
+        var ids = Array(inputs.values)
+        if let option = JobFileOptions.of(kind)?.filePairs?.option, case .array(let items)? = options[option] {
+            for case .object(let pair) in items { ids += ["source", "reference"].compactMap { pair[$0]?.string } }
+        }
+        return ids
+    }
+
+    /// `[{"source": ID, "reference": ID}, …]` → the same pairs with paths; errors name the element.
+    static func resolvePairs(_ value: JSONValue, option: String, input: (String, String) throws -> String) throws -> JSONValue {
+        guard case .array(let items) = value, !items.isEmpty else {
+            throw JobRequestError(field: "options.\(option)", message: "\(option) takes a list of {\"source\": FILE_ID, \"reference\": FILE_ID} pairs")
+        }
+        var resolved: [JSONValue] = []
+        for (i, item) in items.enumerated() {
+            var pair: [String: JSONValue] = [:]
+            for key in ["source", "reference"] {
+                guard case .object(let object) = item, let id = object[key]?.string else {
+                    throw JobRequestError(field: "options.\(option)[\(i)].\(key)", message: "\(option)[\(i)] needs \"\(key)\": the id of an uploaded photo")
+                }
+                pair[key] = .string(try input("options.\(option)[\(i)].\(key)", id))
+            }
+            resolved.append(.object(pair))
+        }
+        return .array(resolved)
+    }
+
     /// The kinds a request can ask for (cameras, live sources and benchmarks belong to the machine).
     public static let servedKinds: [JobKind] = [.swap, .au, .analyze]
 
@@ -34,8 +62,10 @@ public struct JobRequest: Codable, Sendable {
         guard let files = JobFileOptions.of(kind) else {
             throw JobRequestError(field: "kind", message: "kind must be one of \(Self.servedKinds.map(\.rawValue).joined(separator: ", ")) (got \(kind.rawValue))")
         }
-        for name in files.requiredInputs where inputs[name] == nil {
-            throw JobRequestError(field: "inputs.\(name)", message: "a \(kind.rawValue) job needs the file id of its \(name) in inputs.\(name)")
+        let pairs = files.filePairs.flatMap { options[$0.option] }
+        for name in files.requiredInputs where inputs[name] == nil && !(pairs != nil && files.filePairs?.replaces == name) {
+            let instead = files.filePairs.map { $0.replaces == name ? " (or pairs of file ids in options.\($0.option))" : "" } ?? ""
+            throw JobRequestError(field: "inputs.\(name)", message: "a \(kind.rawValue) job needs the file id of its \(name) in inputs.\(name)\(instead)")
         }
         var object: [String: JSONValue] = [:]
         let known = files.optionNames
@@ -50,6 +80,10 @@ public struct JobRequest: Codable, Sendable {
                 throw JobRequestError(field: "options.\(name)", message: "'\(name)' is a file: give its id in inputs.\(name)")
             }
             if files.outputs.contains(where: { $0.name == name }) { continue }
+            if name == files.filePairs?.option {
+                object[name] = try Self.resolvePairs(value, option: name, input: input)
+                continue
+            }
             object[name] = value
         }
         var mainInput: String?
@@ -145,6 +179,9 @@ public struct JobFileOptions: Sendable {
     public var mainInput: String
     public var outputs: [Output]
     public var hostOnly: [String]
+    /// An option whose value is a list of `{source, reference}` pairs of uploaded files (swap:
+    /// `map-faces`), and the input it makes unnecessary (swap: `source`).
+    public var filePairs: (option: String, replaces: String)?
     /// Every option the job knows (its `CodingKeys`).
     public var optionNames: Set<String>
 
@@ -153,7 +190,8 @@ public struct JobFileOptions: Sendable {
         case .swap:
             return JobFileOptions(requiredInputs: ["source", "target"], mainInput: "target",
                                   outputs: [Output(name: "output", always: true) { $0 ? "mp4" : "png" }],
-                                  hostOnly: ["map-faces", "swap-model", "recognizer-model", "keep-frames"],
+                                  hostOnly: ["swap-model", "recognizer-model", "keep-frames"],
+                                  filePairs: ("map-faces", replaces: "source"),
                                   optionNames: Set(SwapJob.CodingKeys.allCases.map(\.rawValue)))
         case .au:
             return JobFileOptions(requiredInputs: ["input"], optionalInputs: ["landmarks-from"], mainInput: "input",

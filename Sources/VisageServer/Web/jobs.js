@@ -1,4 +1,4 @@
-// Jobs page: every job with its state, kind, inputs, timings and outputs; cancel, retry, download.
+// Jobs page: every job with its state, kind, inputs, timings and outputs; cancel, retry, delete, download.
 import { api, withToken, showError, el } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +15,9 @@ function row(job) {
   if (['queued', 'running'].includes(job.state)) actions.append(act('Cancel', () => api(`/v1/jobs/${job.id}`, { method: 'DELETE' })));
   if (['failed', 'cancelled', 'succeeded'].includes(job.state)) {
     actions.append(act('Retry', () => api('/v1/jobs', { method: 'POST', json: { kind: job.kind, inputs: job.inputs, options: job.options } })));
+  }
+  if (['failed', 'cancelled', 'succeeded'].includes(job.state)) {
+    actions.append(act('Delete', () => api(`/v1/jobs/${job.id}?remove=true`, { method: 'DELETE' })));
   }
   actions.append(error);
   const p = job.progress;
