@@ -56,13 +56,13 @@ public struct JobStatus: Encodable, Sendable {
                           runSeconds: record.startedAt.map { Self.round((record.finishedAt ?? now) - $0) })
         attempts = record.attempts
         self.position = position
-        progress = record.progress.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        progress = record.progress.flatMap { try? JSONValue(json: Data($0.utf8)) }
         error = record.error
         note = record.note
         let request = try? JSONDecoder().decode(JobRequest.self, from: Data(record.request.utf8))
         inputs = request?.inputs ?? [:]
         options = request?.options ?? [:]
-        result = record.result.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        result = record.result.flatMap { try? JSONValue(json: Data($0.utf8)) }
         resultsRemoved = record.resultsRemoved
         let directory = files.resultDirectory(job: record.id)
         outputs = record.resultsRemoved ? [] : record.outputNames.map { name in

@@ -143,7 +143,7 @@ public final class LiveSession: @unchecked Sendable {
                 let result = try job.run(in: context, source: source, publisher: run, onStats: { [self] snapshot in
                     state.withLock { $0.last = snapshot }
                     metrics.live(session: id, fps: snapshot.fps, latencyMs: snapshot.latencyMs, dropped: snapshot.dropped + source.dropped)
-                    if let stats = try? JSONDecoder().decode(JSONValue.self, from: JobJSON.data(snapshot, pretty: false)) {
+                    if let stats = try? JSONValue(json: JobJSON.data(snapshot, pretty: false)) {
                         send(["type": .string("stats"), "stats": stats])
                     }
                 }, onStart: { [self] summary in
@@ -151,7 +151,7 @@ public final class LiveSession: @unchecked Sendable {
                     send(["type": .string("started"), "summary": .string(summary.line), "size": .string(summary.size), "work": .string(summary.work),
                           "mode": .string(summary.mode)])
                 })
-                if let value = try? JSONDecoder().decode(JSONValue.self, from: JobJSON.data(result, pretty: false)) { message["result"] = value }
+                if let value = try? JSONValue(json: JobJSON.data(result, pretty: false)) { message["result"] = value }
                 logger.info("server: live session \(id): a run ended: \(result.frames) frames, \(String(format: "%.1f", result.fps)) fps")
             } catch {
                 run.finish()

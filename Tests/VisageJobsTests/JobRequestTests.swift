@@ -50,6 +50,16 @@ import VisageCore
         #expect(Set(seen.value) == ["target", "options.map-faces[0].source", "options.map-faces[0].reference", "options.map-faces[1].source", "options.map-faces[1].reference"])
     }
 
+    /// Stored results are parsed without a thrown error per value; the same value as through Decoder.
+    @Test func jsonValueParsesLikeItsDecoder() throws {
+        let text = #"{"a": [true, false, 0, 1, -2.5, 1e3, "x", null, {"b": []}], "c": {}}"#
+        let parsed = try JSONValue(json: Data(text.utf8))
+        #expect(parsed == (try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))))
+        guard case .object(let o) = parsed, case .array(let a)? = o["a"] else { Issue.record("\(parsed)"); return }
+        #expect(a[0] == .bool(true) && a[1] == .bool(false) && a[2] == .number(0) && a[3] == .number(1) && a[4] == .number(-2.5) && a[7] == .null)
+        #expect(throws: (any Error).self) { try JSONValue(json: Data("{nope".utf8)) }
+    }
+
     @Test func wrongRequestsNameTheField() throws {
         func field(_ json: String) -> String? {
             do { _ = try Self.decode(json).makeJob(input: Self.resolve, output: Self.place); return nil } catch let e as JobRequestError { return e.field } catch { return "\(error)" }

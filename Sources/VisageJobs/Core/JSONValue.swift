@@ -33,6 +33,24 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// Parses JSON text. Faster than decoding through `Decoder` (which tries each case in turn, throwing
+    /// on every miss): a job's stored result can hold hundreds of thousands of values.
+    public init(json data: Data) throws {
+        self = Self.converting(try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+    }
+
+    private static func converting(_ value: Any) -> JSONValue {
+        switch value {
+        case is NSNull: return .null
+        case let text as String: return .string(text)
+        // JSONSerialization gives booleans as NSNumbers of type "c" (char), numbers as "i", "q", "d"….
+        case let number as NSNumber: return String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
+        case let array as [Any]: return .array(array.map(converting))
+        case let object as [String: Any]: return .object(object.mapValues(converting))
+        default: return .null
+        }
+    }
+
     public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
 }
