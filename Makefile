@@ -21,7 +21,7 @@ build: setup
 build-debug: setup
 	$(SWIFT) build --build-tests
 
-## run: set up, install the default models, detect faces in the bundled sample, swap it onto the other sample
+## run: set up, install the default models, detect faces in the bundled sample, swap it onto the other sample, check the server
 run: build
 	@mkdir -p $(OUT)
 	@# Official URL first; a developer/CI checkout without internet falls back to ../shared/models.
@@ -35,8 +35,11 @@ run: build
 	$(RELEASE_BIN) swap -s Samples/obama.jpg -t Samples/biden.jpg -o $(OUT)/obama-on-biden.png
 	$(RELEASE_BIN) swap -s Samples/obama.jpg -t Samples/astronaut.png -o $(OUT)/obama-on-astronaut.png
 	$(RELEASE_BIN) compare Samples/obama.jpg $(OUT)/obama-on-biden.png
+	@# The HTTP server: start it on a free loopback port, call /health, stop it.
+	@scripts/serve-check.sh $(RELEASE_BIN)
 
-## test: set up, build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
+## test: set up (with the browser-test tools), build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
+test: SETUP_FLAGS += --test
 test: build-debug
 	@scripts/setup-twins.sh
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log; status=$$?; \

@@ -57,6 +57,10 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -136,8 +140,16 @@ let package = Package(
         // HTTP (Hummingbird): routing, storage, scheduling and security; no face processing.
         .target(
             name: "VisageServer",
-            dependencies: ["VisageCore", "VisageLive", "VisageJobs",
-                           .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageLive", "VisageJobs",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")],
+            // The web UI, compiled into the binary (WebUI.swift).
+            resources: ["index.html", "app.css", "app.js", "api.js", "swap.js", "au.js", "live.js", "jobs.js", "system.js"]
+                .map { .embedInCode("Web/\($0)") }
         ),
         .executableTarget(
             name: "visage",
@@ -164,7 +176,17 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
         .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU", "VisageEnhance", "VisageLive"]),
-        .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),
+        .testTarget(name: "VisageCLITests", dependencies: [
+            "VisageCore", "VisageMedia", "VisageLive", "VisageServer",
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ]),
+        .testTarget(name: "VisageServerTests", dependencies: [
+            "VisageServer", "VisageJobs", "VisageCore", "VisageMedia", "VisageRuntime", "VisageLive",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     cxxLanguageStandard: .cxx17
 )

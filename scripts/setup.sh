@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Visage needs to build and run, idempotently:
-#   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl),
+#   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl, SQLite dev files, wrk),
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
-# Usage: scripts/setup.sh [--gpu] [--bundle]
+# Usage: scripts/setup.sh [--gpu] [--bundle] [--test]
 #   --gpu     takes the onnxruntime-gpu wheel: CUDA/TensorRT providers
+#   --test    also installs what `make test` needs beyond building (headless Chromium + its WebDriver +
+#             python3-selenium for the web UI's browser tests)
 #   --bundle  also installs the tools `make bundle` needs (cmake, ninja, debootstrap; see docs/BUNDLE.md)
 # Fast when already set up: every step checks before it acts.
 set -euo pipefail
@@ -16,12 +18,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 FLAVOUR="cpu"
 BUNDLE_TOOLS=0
+TEST_TOOLS=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) FLAVOUR="gpu" ;;
     --bundle) BUNDLE_TOOLS=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "setup: unknown option '$arg' (try --gpu or --bundle)" >&2; exit 2 ;;
+    --test) TEST_TOOLS=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (try --gpu, --bundle or --test)" >&2; exit 2 ;;
   esac
 done
 
@@ -33,9 +37,12 @@ mkdir -p "$DEPS/include" "$DEPS/lib"
 
 # ---------------------------------------------------------------- system packages
 install_system_packages_debian() {
-  local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils)
+  # libsqlite3-dev: the server's job store (GRDB); wrk: the server's bounded load test.
+  local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils libsqlite3-dev wrk)
   # Building the portable bundle: a static OpenCV (cmake + ninja) and a bare Debian chroot to test it in.
   [ "$BUNDLE_TOOLS" = 1 ] && wanted+=(cmake ninja-build debootstrap debian-archive-keyring)
+  # The web UI's browser tests: headless Chromium driven through WebDriver from Python.
+  [ "$TEST_TOOLS" = 1 ] && wanted+=(chromium chromium-driver python3-selenium)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

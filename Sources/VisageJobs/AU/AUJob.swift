@@ -35,7 +35,7 @@ public struct AUJob: VisageJob {
 
     public init(input: String?, output: String?) { self.input = input; self.output = output }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case input, camera, output, online, plot, landmarks, detector, jobs
         case multiFace = "multi-face", landmarksFrom = "landmarks-from", keepCSVLandmarks = "keep-csv-landmarks"
         case detectEvery = "detect-every", maxFrames = "max-frames"

@@ -26,7 +26,7 @@ public struct AnalyzeJob: VisageJob {
 
     public init(input: String) { self.input = input }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case input, draw, embeddings, detector, recognizer
         case detectEvery = "detect-every", maxLost = "max-lost", maxFrames = "max-frames", collectFrames = "collect-frames"
     }

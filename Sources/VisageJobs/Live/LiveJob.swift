@@ -61,7 +61,7 @@ public struct LiveJob: VisageJob {
         enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case input, realtime, loop, mode, adapt, sequential, swapper, opacity, record, preview, watermark, duration, detector
         case folderFps = "folder-fps", targetFps = "target-fps", swapFace = "swap-face", swapModel = "swap-model"
         case recognizerModel = "recognizer-model", manyFaces = "many-faces", mouthMask = "mouth-mask", auCsv = "au-csv"
@@ -69,6 +69,42 @@ public struct LiveJob: VisageJob {
         case enhancer, enhancerModel = "enhancer-model", enhanceBlend = "enhance-blend", enhanceEvery = "enhance-every"
         case enhanceMotion = "enhance-motion"
     }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        input = try c.decodeIfPresent(String.self, forKey: .input) ?? ""
+        realtime = try c.decodeIfPresent(Bool.self, forKey: .realtime) ?? false
+        loop = try c.decodeIfPresent(Bool.self, forKey: .loop) ?? false
+        folderFps = try c.decodeIfPresent(Double.self, forKey: .folderFps) ?? 30
+        mode = try c.decodeIfPresent(LiveModeName.self, forKey: .mode) ?? .balanced
+        targetFps = try c.decodeIfPresent(Double.self, forKey: .targetFps)
+        adapt = try c.decodeIfPresent(Bool.self, forKey: .adapt) ?? true
+        sequential = try c.decodeIfPresent(Bool.self, forKey: .sequential) ?? false
+        swapFace = try c.decodeIfPresent(String.self, forKey: .swapFace)
+        swapper = try c.decodeIfPresent(Swapper.self, forKey: .swapper) ?? .landmark
+        swapModel = try c.decodeIfPresent(String.self, forKey: .swapModel)
+        recognizerModel = try c.decodeIfPresent(String.self, forKey: .recognizerModel)
+        manyFaces = try c.decodeIfPresent(Bool.self, forKey: .manyFaces) ?? false
+        mouthMask = try c.decodeIfPresent(Float.self, forKey: .mouthMask) ?? 0
+        opacity = try c.decodeIfPresent(Float.self, forKey: .opacity) ?? 1
+        auCsv = try c.decodeIfPresent(String.self, forKey: .auCsv)
+        multiFace = try c.decodeIfPresent(Bool.self, forKey: .multiFace) ?? false
+        record = try c.decodeIfPresent(String.self, forKey: .record)
+        virtualCamera = try c.decodeIfPresent(String.self, forKey: .virtualCamera)
+        preview = try c.decodeIfPresent(Bool.self, forKey: .preview) ?? false
+        watermark = try c.decodeIfPresent(Bool.self, forKey: .watermark) ?? false
+        maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames)
+        duration = try c.decodeIfPresent(Double.self, forKey: .duration)
+        detector = try c.decodeIfPresent(String.self, forKey: .detector) ?? DetectorFactory.defaultModel
+        enhancer = try c.decodeIfPresent(String.self, forKey: .enhancer)
+        enhancerModel = try c.decodeIfPresent(String.self, forKey: .enhancerModel)
+        enhanceBlend = try c.decodeIfPresent(type(of: EnhancerSetup.defaultBlend), forKey: .enhanceBlend) ?? EnhancerSetup.defaultBlend
+        enhanceEvery = try c.decodeIfPresent(type(of: EnhancerSetup.defaultEvery), forKey: .enhanceEvery) ?? EnhancerSetup.defaultEvery
+        enhanceMotion = try c.decodeIfPresent(type(of: EnhancerSetup.defaultMotion), forKey: .enhanceMotion) ?? EnhancerSetup.defaultMotion
+    }
+
+    /// Every option name (as the command line and the server spell them).
+    public static var optionNames: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
     public var requiredModels: [String] {
         var ids = FacePipeline.requiredModels(detector: detector)
@@ -109,8 +145,16 @@ public struct LiveJob: VisageJob {
     public func run(in context: JobContext, publisher: LiveFramePublisher?, onStats: ((LiveStats.Snapshot) -> Void)? = nil,
                     onStart: ((LiveSetupSummary) -> Void)? = nil) throws -> LiveResult {
         try validate()
+        let source = try Self.openSource(input, realtime: realtime, loop: loop, fps: folderFps, mode: mode.mode)
+        return try run(in: context, source: source, publisher: publisher, onStats: onStats, onStart: onStart)
+    }
+
+    /// Runs on a source the front end made (frames a network client sends, `PushedFrameSource`); `input`
+    /// is then only the source's name.
+    public func run(in context: JobContext, source: LiveSource, publisher: LiveFramePublisher?,
+                    onStats: ((LiveStats.Snapshot) -> Void)? = nil, onStart: ((LiveSetupSummary) -> Void)? = nil) throws -> LiveResult {
+        try validate()
         let liveMode = mode.mode
-        let source = try Self.openSource(input, realtime: realtime, loop: loop, fps: folderFps, mode: liveMode)
         let size = LivePipeline.outputSize(of: source, mode: liveMode)
         let fps = source.fps > 0 ? min(source.fps, targetFps ?? liveMode.targetFPS) : (targetFps ?? liveMode.targetFPS)
         let label = swapFace != nil ? SyntheticMediaLabel.text(operation: "live face swap")

@@ -70,7 +70,7 @@ public struct SwapJob: VisageJob {
         self.output = output
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case source, target, output, opacity, sharpen, watermark, detector, swapper
         case mapFaces = "map-faces", sourceFace = "source-face", manyFaces = "many-faces", mouthMask = "mouth-mask"
         case colorTransfer = "color-transfer", colorCorrection = "color-correction", keepAudio = "keep-audio"
