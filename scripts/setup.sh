@@ -2,7 +2,9 @@
 # Installs everything Visage needs to build and run, idempotently:
 #   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl),
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
-# Usage: scripts/setup.sh [--gpu]     (--gpu takes the onnxruntime-gpu wheel: CUDA/TensorRT providers)
+# Usage: scripts/setup.sh [--gpu] [--bundle]
+#   --gpu     takes the onnxruntime-gpu wheel: CUDA/TensorRT providers
+#   --bundle  also installs the tools `make bundle` needs (cmake, ninja, debootstrap; see docs/BUNDLE.md)
 # Fast when already set up: every step checks before it acts.
 set -euo pipefail
 
@@ -13,11 +15,13 @@ ORT_HEADER_SUITE="trixie"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 FLAVOUR="cpu"
+BUNDLE_TOOLS=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) FLAVOUR="gpu" ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "setup: unknown option '$arg' (try --gpu)" >&2; exit 2 ;;
+    --bundle) BUNDLE_TOOLS=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (try --gpu or --bundle)" >&2; exit 2 ;;
   esac
 done
 
@@ -30,6 +34,8 @@ mkdir -p "$DEPS/include" "$DEPS/lib"
 # ---------------------------------------------------------------- system packages
 install_system_packages_debian() {
   local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils)
+  # Building the portable bundle: a static OpenCV (cmake + ninja) and a bare Debian chroot to test it in.
+  [ "$BUNDLE_TOOLS" = 1 ] && wanted+=(cmake ninja-build debootstrap debian-archive-keyring)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -161,7 +167,9 @@ case "$(uname -s)" in
   Linux)
     command -v dpkg-query >/dev/null || die "this script knows Debian/Ubuntu (apt); install OpenCV 4 dev files, ffmpeg and pkg-config yourself, then run it again"
     install_system_packages_debian ;;
-  Darwin) install_system_packages_macos ;;
+  Darwin)
+    [ "$BUNDLE_TOOLS" = 1 ] && die "--bundle builds a Linux bundle; run it on Debian/Ubuntu"
+    install_system_packages_macos ;;
   *) die "unsupported OS $(uname -s)" ;;
 esac
 command -v swift >/dev/null || die "Swift 6 toolchain not found on PATH (https://swift.org/install)"
