@@ -20,6 +20,11 @@ public struct BindingShape: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "batch \(batch)" + (height.map { h in " \(width ?? 0)x\(h)" } ?? "") }
 
+    /// Every input's dims for this shape on `session`, in its input order (what a binding allocates).
+    public func dims(forInputsOf session: InferenceSession) throws -> [[Int]] {
+        try dims(for: session.inputs, model: URL(fileURLWithPath: session.modelPath).lastPathComponent)
+    }
+
     /// Every input's dims for this shape: a dynamic leading dim is the batch, the first input's dynamic
     /// dims 2 and 3 are height and width. Throws when a dim stays open or a fixed batch of 1 is asked for more.
     func dims(for inputs: [TensorInfo], model: String) throws -> [[Int]] {

@@ -95,6 +95,9 @@ struct BenchSwap: ParsableCommand {
     @Option(parsing: .unconditional, help: "As `visage swap`: blend strength, 0 to 1.") var opacity: Float = 1
     @Flag(help: "As `visage swap`: inswapper colour correction.") var colorCorrection = false
     @Option(parsing: .unconditional, help: "As `visage swap`: sharpen, 0 to 1.") var sharpen: Float = 0
+    @Flag(help: "Run the swap model converted to float16.") var fp16 = false
+    @Flag(help: "Fresh tensors for every model run instead of bound, reused buffers (IO binding); also no CUDA graph.") var noIoBinding = false
+    @Flag(help: "No CUDA graphs (on by default when the plan is CUDA and shapes are static).") var noCudaGraph = false
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -116,10 +119,14 @@ struct BenchSwap: ParsableCommand {
         job.opacity = opacity
         job.colorCorrection = colorCorrection
         job.sharpen = sharpen
+        job.fp16 = fp16
+        job.ioBinding = !noIoBinding
+        job.cudaGraph = !noCudaGraph
         let context = try runtime.context()
         try CLIJob.prepare(job.requiredModels, context: context)
         let r = try job.run(in: context)
         if json { try Output.json(r); return }
+        if let a = r.allocationsPerFrame { print("allocations per frame: \(String(format: "%.1f", a)) (io binding \(r.ioBinding ? "on" : "off"))") }
         print("swap (\(r.swapper)) \(r.frame[0])x\(r.frame[1]), \(r.faces) face\(r.faces == 1 ? "" : "s"), \(r.runs) frames, detection every \(r.detectEvery): ms per stage (median / mean)")
         for name in r.order {
             print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", r.medianMs[name] ?? 0, r.meanMs[name] ?? 0))

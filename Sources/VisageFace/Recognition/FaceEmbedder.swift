@@ -44,12 +44,7 @@ public final class FaceEmbedder: @unchecked Sendable {
     /// (GraphRewrite.removeUnusedInputs + removeInitializerInputs + foldWeightDequantization).
     public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
                 cacheCapacity: Int = 256) throws {
-        let cleaned = profile.modelID != Profile.sface.modelID ? modelPath
-            : try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
-                GraphRewrite.removeUnusedInputs(&$0)
-                GraphRewrite.removeInitializerInputs(&$0)
-                GraphRewrite.foldWeightDequantization(&$0)
-            }
+        let cleaned = try Self.loadablePath(profile: profile, modelPath: modelPath, derivedModels: derivedModels)
         let session = try InferenceSession(modelPath: cleaned, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
               let output = session.outputs.first else {
@@ -60,6 +55,17 @@ public final class FaceEmbedder: @unchecked Sendable {
         self.outputIndex = session.outputs.firstIndex { $0.name == output.name } ?? 0
         self.dimension = output.shape.last.map { $0 > 0 ? $0 : 0 } ?? 0
         self.cache = EmbeddingCache(capacity: cacheCapacity)
+    }
+
+    /// The file the embedder loads for `modelPath`: SFace's cleaned cached copy (see `init`), other
+    /// models as they are. `visage diagnose` times the same file.
+    public static func loadablePath(profile: Profile, modelPath: String, derivedModels: URL) throws -> String {
+        guard profile.modelID == Profile.sface.modelID else { return modelPath }
+        return try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
+            GraphRewrite.removeUnusedInputs(&$0)
+            GraphRewrite.removeInitializerInputs(&$0)
+            GraphRewrite.foldWeightDequantization(&$0)
+        }
     }
 
     public static func make(model: String = Profile.sface.modelID, store: ModelStore = ModelStore(), config: SessionConfig = SessionConfig()) throws -> FaceEmbedder {

@@ -25,6 +25,12 @@ public struct BenchSwapJob: Codable, Sendable {
     public var opacity: Float = 1
     public var colorCorrection = false
     public var sharpen: Float = 0
+    /// The swap model converted to float16 (ModelOptimizationRequest float16 `.always`).
+    public var fp16 = false
+    /// Bound, reused buffers (IO binding); false: fresh tensors every run, and no CUDA graph.
+    public var ioBinding = true
+    /// CUDA graphs where the plan is CUDA and shapes are static.
+    public var cudaGraph = true
 
     public init() {}
 
@@ -44,6 +50,10 @@ public struct BenchSwapJob: Codable, Sendable {
         try OptionRules.check("faces", faces, in: 1...30)
         try OptionRules.check("width", width, in: 64...7680)
         try OptionRules.check("height", height, in: 64...4320)
+        var context = context
+        context.session.ioBinding = ioBinding
+        context.session.cuda.cudaGraph = cudaGraph
+        context.session.tensorRT.cudaGraph = cudaGraph
         let pipeline = FacePipeline(context: context)
         let analyzer = try pipeline.analyzer(detector: DetectorFactory.defaultModel, detection: DetectionOptions(maxInputSide: detectorSide),
                                              options: AnalysisOptions(pose: false, detectEvery: detectEvery))
@@ -61,6 +71,7 @@ public struct BenchSwapJob: Codable, Sendable {
         job.colorCorrection = colorCorrection
         job.sharpen = sharpen
         job.manyFaces = true
+        if fp16 { job.swapModelFloat16 = .always }
         let once = StageTimes()
         let assignment = try once.measure("source") { try job.makeAssignment(analyzer: analyzer, pipeline: pipeline, context: context) }
         let encodePath = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-swap-\(UUID().uuidString).mp4").path
@@ -69,16 +80,19 @@ public struct BenchSwapJob: Codable, Sendable {
         var stages: [String: [Double]] = [:]
         var order: [String] = []
         var swappedFaces = 0
+        var allocations: [Double] = []
         let times = StageTimes()
         for i in 0..<(warmup + runs) {
             try context.cancellation.check()
             let work = frame.copy()
             times.reset()
+            let allocationsBefore = AllocationCounter.calls
             var timings = AnalysisTimings()
             let found = try analyzer.analyzeNext(work, timings: &timings).faces
             times.add("detect_track", timings.detect)
             times.add("landmarks", timings.landmarks)
             swappedFaces = try assignment.swap(found, in: work, times: times)
+            if i >= warmup, let before = allocationsBefore, let after = AllocationCounter.calls { allocations.append(Double(after - before)) }
             try times.measure("encode_handoff") { try writer.write(work) }
             guard i >= warmup else { continue }
             for name in times.order {
@@ -97,7 +111,9 @@ public struct BenchSwapJob: Codable, Sendable {
         return BenchSwapResult(swapper: swapper.rawValue, frame: [width, height], faces: faces, swappedFaces: swappedFaces, runs: runs,
                                detectEvery: detectEvery, order: order, medianMs: medians, meanMs: means, outsideSwapModelMeanMs: Stats.r(outside),
                                pasteMaskColourMedianMs: Stats.r(pasteMaskColour), sourceOnceMs: Stats.r(once.milliseconds["source"] ?? 0),
-                               fps: Stats.r(1000 / perFrame), accelerator: analyzer.detector.session.plan.summary)
+                               fps: Stats.r(1000 / perFrame), accelerator: analyzer.detector.session.plan.summary,
+                               allocationsPerFrame: allocations.isEmpty ? nil : Stats.r(allocations.reduce(0, +) / Double(allocations.count)),
+                               fp16: fp16, ioBinding: ioBinding, cudaGraph: cudaGraph)
     }
 }
 
@@ -120,11 +136,18 @@ public struct BenchSwapResult: Codable, Sendable {
     public var fps: Double
     public var accelerator: String
     public var cpu = Platform.cpuModel
+    /// Heap allocations per frame (detect/track, landmarks, swap; not the encoder hand-off), mean over the
+    /// timed frames; nil unless scripts/malloc-count's interposer is preloaded.
+    public var allocationsPerFrame: Double?
+    public var fp16 = false
+    public var ioBinding = true
+    public var cudaGraph = true
 
     enum CodingKeys: String, CodingKey {
         case benchmark, swapper, frame, faces, runs, order, fps, accelerator, cpu
         case swappedFaces = "swapped_faces", detectEvery = "detect_every", medianMs = "median_ms", meanMs = "mean_ms"
         case outsideSwapModelMeanMs = "outside_swap_model_mean_ms", pasteMaskColourMedianMs = "paste_mask_colour_median_ms"
-        case sourceOnceMs = "source_once_ms"
+        case sourceOnceMs = "source_once_ms", allocationsPerFrame = "allocations_per_frame", fp16
+        case ioBinding = "io_binding", cudaGraph = "cuda_graph"
     }
 }
