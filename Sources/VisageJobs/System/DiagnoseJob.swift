@@ -243,9 +243,16 @@ public struct DiagnoseJob: Codable, Sendable {
     public static func recommend(_ results: [DiagnoseReport.ModelResult]) -> AcceleratorRecommendation? {
         let settings = Dictionary(grouping: results) { "\($0.accelerator)|\($0.precision)" }
         guard !settings.isEmpty else { return nil }
-        let common = settings.values.map { Set($0.map(\.model)) }.reduce(nil as Set<String>?) { $0.map { $0.intersection($1) } ?? $1 } ?? []
+        var common: Set<String>?
+        for rs in settings.values {
+            let models = Set(rs.map(\.model))
+            common = common.map { $0.intersection(models) } ?? models
+        }
+        let shared = common ?? []
         func best(_ r: DiagnoseReport.ModelResult) -> Double { r.sweep.map(\.msPerItem).min() ?? r.steadyMs?.median ?? .infinity }
-        let scored = settings.map { key, rs in (key, rs, rs.filter { common.contains($0.model) }.map(best).reduce(0, +)) }
+        let scored: [(String, [DiagnoseReport.ModelResult], Double)] = settings.map { key, rs in
+            (key, rs, rs.filter { shared.contains($0.model) }.map(best).reduce(0, +))
+        }
         guard let winner = scored.min(by: { $0.2 < $1.2 }) else { return nil }
         var choices: [Int] = []
         for r in winner.1 where r.sweep.count > 1 {
@@ -256,7 +263,7 @@ public struct DiagnoseJob: Codable, Sendable {
         let parts = winner.0.split(separator: "|").map(String.init)
         let accelerator = Accelerator(rawValue: parts[0]) ?? .cpu
         let others = scored.filter { $0.0 != winner.0 }.map { "\($0.0.replacingOccurrences(of: "|", with: " ")) \(String(format: "%.1f", $0.2)) ms" }
-        let reason = "summed best ms per face over \(common.count) model(s): \(String(format: "%.1f", winner.2)) ms"
+        let reason = "summed best ms per face over \(shared.count) model(s): \(String(format: "%.1f", winner.2)) ms"
             + (others.isEmpty ? "" : " (vs \(others.joined(separator: ", ")))")
             + "; batch \(batch) from \(choices.count) batchable model(s)"
         return AcceleratorRecommendation(accelerator: accelerator, float16: parts.count > 1 && parts[1] == "float16", batch: batch, reason: reason)
