@@ -71,7 +71,7 @@ struct Diagnose: ParsableCommand {
                   + String(format: " %6.0f %7.1f %7.2f %7.2f %7.2f %7.3f %8.1f  ", m.loadMs, m.firstRunMs ?? 0, m.steadyMs?.min ?? 0,
                            m.steadyMs?.median ?? 0, m.steadyMs?.p90 ?? 0, m.gflopPerItem ?? 0, m.gflopPerSecond ?? 0) + sweep)
             if let a = m.allocationsPerRun {
-                print("      allocations per run: \(String(format: "%.1f", a)) bound, \(String(format: "%.1f", m.allocationsPerRunUnbound ?? 0)) unbound")
+                print("      allocations per run: \(String(format: "%.1f", a)) bound (\(String(format: "%.1f", m.allocationsPerRunInsideOnnxRuntime ?? 0)) inside ONNX Runtime's run), \(String(format: "%.1f", m.allocationsPerRunUnbound ?? 0)) unbound")
             }
             for note in m.notes { print("      note: \(note)") }
         }
