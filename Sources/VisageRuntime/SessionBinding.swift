@@ -95,6 +95,8 @@ public final class SessionBinding: @unchecked Sendable {
         var inputPointers: [UnsafeMutableRawPointer] = []
         var outputValues: [OpaquePointer] = []
         var outputPointers: [UnsafeRawPointer] = []
+        /// Output values allocated before the first run (static shapes), by output index.
+        var preboundOutputs: [Int: OpaquePointer] = [:]
         init(cuda: CUDARuntime, memoryInfo: OpaquePointer, allocator: UnsafeMutablePointer<OrtAllocator>) {
             self.cuda = cuda
             self.memoryInfo = memoryInfo
@@ -148,10 +150,26 @@ public final class SessionBinding: @unchecked Sendable {
             boundInputs.append(value!)
             try library.check(api.BindInput(binding, inputNames[i], value), "BindInput '\(session.inputs[i].name)'")
         }
-        // Outputs go where ONNX Runtime puts them on the first run; `adoptOutputs` then keeps those buffers.
+        // On the device, outputs whose shape is known up front (a leading dynamic dim is the batch) get their
+        // buffers now, before any run: a CUDA graph is captured on later runs and must see the addresses it
+        // will replay. Other outputs go where ONNX Runtime puts them on the first run; `adoptOutputs` then
+        // keeps those buffers.
         let outputInfo = device?.memoryInfo ?? library.cpuMemoryInfo
-        for name in outputNames {
-            try library.check(api.BindOutputToDevice(binding, name, outputInfo), "BindOutputToDevice '\(String(cString: name))'")
+        for (i, name) in outputNames.enumerated() {
+            let output = session.outputs[i]
+            var dims = output.shape
+            if let first = dims.first, first < 0 { dims[0] = shape.batch }
+            if let device, dims.allSatisfy({ $0 >= 0 }), let type = output.elementType {
+                var value: OpaquePointer?
+                let shape64 = dims.map { Int64($0) }
+                try library.check(api.CreateTensorAsOrtValue(device.allocator, shape64, shape64.count,
+                                                             ONNXTensorElementDataType(rawValue: UInt32(type.rawValue)), &value),
+                                  "allocating output '\(output.name)' on the GPU")
+                try library.check(api.BindOutput(binding, name, value), "BindOutput '\(output.name)'")
+                device.preboundOutputs[i] = value
+            } else {
+                try library.check(api.BindOutputToDevice(binding, name, outputInfo), "BindOutputToDevice '\(String(cString: name))'")
+            }
         }
     }
 
@@ -160,7 +178,10 @@ public final class SessionBinding: @unchecked Sendable {
         api.ReleaseIoBinding(binding)
         for value in boundInputs { api.ReleaseValue(value) }
         if let device {
-            for value in device.outputValues { api.ReleaseValue(value) }
+            // Ours: the prebound outputs and the adopted ones (a prebound one is in both once adopted).
+            var owned = device.outputValues
+            for value in device.preboundOutputs.values where !owned.contains(value) { owned.append(value) }
+            for value in owned { api.ReleaseValue(value) }
             api.ReleaseAllocator(device.allocator)
             api.ReleaseMemoryInfo(device.memoryInfo)
         }
@@ -213,6 +234,15 @@ public final class SessionBinding: @unchecked Sendable {
         var tensors: [Tensor] = []
         for i in 0..<count {
             guard let value = array[i] else { throw VisageError.runtime("\(session.modelPath): output \(i) was not produced") }
+            if let prebound = device?.preboundOutputs[i] {
+                // Ours already (bound before the first run): GetBoundOutputValues handed out another reference.
+                api.ReleaseValue(value)
+                let (type, dims, data) = try describe(prebound)
+                device!.outputValues.append(prebound)
+                device!.outputPointers.append(UnsafeRawPointer(data))
+                tensors.append(Tensor(type, shape: dims))
+                continue
+            }
             try library.check(api.BindOutput(binding, outputNames[i], value), "BindOutput '\(String(cString: outputNames[i]))'")
             let (type, dims, data) = try describe(value)
             if let device {

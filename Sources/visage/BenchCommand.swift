@@ -6,7 +6,7 @@ import VisageJobs
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.",
-                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchAU.self, BenchLive.self])
+                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchAU.self, BenchLive.self, BenchEmbed.self])
 }
 
 struct BenchDetect: ParsableCommand {
@@ -162,5 +162,30 @@ struct BenchAU: ParsableCommand {
             print("\(run.name): \(run.frames) frames, \(String(format: "%.1f", run.fps)) fps end to end; AU stage \(String(format: "%.3f", run.auStageMsPerFace)) ms/face (\(String(format: "%.0f", run.auStageFPS)) fps)")
             print("  ms per frame: " + run.order.map { "\($0) \(String(format: "%.3f", run.msPerFrame[$0] ?? 0))" }.joined(separator: ", "))
         }
+    }
+}
+
+struct BenchEmbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed", abstract: "Embeddings of every face of a photo: one face per model run against batches (ms per face, speed-up, largest difference).")
+
+    @Option(help: "Photo with several faces.") var image: String
+    @Option(help: "Recognition model.") var recognizer: String = FaceEmbedder.Profile.sface.modelID
+    @Option(parsing: .unconditional, help: "Timed runs (each embeds every face both ways).") var runs: Int = 5
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs.") var warmup: Int = 1
+    @Flag(help: "Print JSON on stdout.") var json = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        var job = BenchEmbedJob(image: image)
+        job.recognizer = recognizer
+        job.runs = runs
+        job.warmup = warmup
+        let context = try runtime.context()
+        try CLIJob.prepare(job.requiredModels, context: context)
+        let r = try job.run(in: context)
+        if json { try Output.json(r); return }
+        print("embed \(r.recognizer) on \(r.faces) faces of \(URL(fileURLWithPath: r.image).lastPathComponent), \(r.accelerator), batches of up to \(r.maxBatch)\(r.batches ? "" : " (model cannot batch)")")
+        print(String(format: "  one at a time %.2f ms/face, batched %.2f ms/face: %.2fx; largest difference %.1e", r.singleMsPerFace, r.batchedMsPerFace, r.speedup, r.maxAbsDifference))
     }
 }
