@@ -12,7 +12,8 @@ public struct DiagnoseJob: Codable, Sendable {
     public var models: [String]?
     /// Extra model files (e.g. graphs of models the catalog cannot install).
     public var extraFiles: [String] = []
-    /// Accelerators to measure; nil: every one this ONNX Runtime offers (CPU always).
+    /// Accelerators to measure; nil: the context's accelerator and the CPU when one was asked for, else
+    /// every one this ONNX Runtime offers (CPU always).
     public var accelerators: [Accelerator]?
     /// Timed runs at batch 1 (the sweep's larger batches run fewer: the same items in total, at least 3).
     public var runs = 20
@@ -50,7 +51,11 @@ public struct DiagnoseJob: Codable, Sendable {
         try validate()
         let library = try ORTLibrary.shared()
         let offered = Self.offeredAccelerators(library.availableProviders)
-        let chosen = accelerators.map { $0.filter { $0 != .auto } } ?? offered
+        // `--only` first; else an explicit `--accelerator` (or VISAGE_ACCELERATOR) with the CPU to compare
+        // against; else everything this build offers.
+        let requested = context.session.accelerator
+        let chosen = accelerators.map { $0.filter { $0 != .auto } }
+            ?? (requested == .auto ? offered : (requested == .cpu ? [.cpu] : [requested, .cpu]))
         var targets: [(id: String, path: String)] = []
         for entry in try catalogModels(store: context.store) {
             targets.append((entry.id, try Self.loadablePath(id: entry.id, path: try context.store.path(for: entry.id), store: context.store)))
