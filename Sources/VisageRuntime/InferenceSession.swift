@@ -13,8 +13,13 @@ public struct SessionConfig: Sendable {
     public var interOpThreads: Int
     public var optimization: Optimization
     public var cuda: CUDAOptions
-    /// Where TensorRT keeps its engine cache (building engines takes minutes; reuse them).
-    public var tensorRTCacheDirectory: String?
+    public var tensorRT: TensorRTOptions
+    /// Where TensorRT keeps its engine cache (building engines takes minutes; reuse them). Same as
+    /// `tensorRT.engineCacheDirectory`; nil: the model store's `.derived/tensorrt`.
+    public var tensorRTCacheDirectory: String? {
+        get { tensorRT.engineCacheDirectory }
+        set { tensorRT.engineCacheDirectory = newValue }
+    }
     /// Let ONNX Runtime's worker threads busy-wait between runs. Off by default: our pipelines run
     /// several small models back to back next to decode/encode threads, and spinning workers steal
     /// those cores (measured on 2 cores: a detector run right after another model's run takes
@@ -23,10 +28,21 @@ public struct SessionConfig: Sendable {
     /// Graph rewrites (and float16) applied to the model for the accelerator it runs on, cached on
     /// disk (ModelOptimizer). On the CPU provider nothing is rewritten unless asked.
     public var modelOptimization: ModelOptimizationRequest
+    /// Models run on buffers bound once and reused (ONNX Runtime IO binding) where the model code has a
+    /// bound path; false: every run hands ONNX Runtime fresh tensors (`run(_:)`), and no CUDA graph.
+    public var ioBinding: Bool
+    /// Most faces per run for models that take a batch; nil: the saved `visage diagnose` recommendation
+    /// under `auto`, else `SessionConfig.defaultMaxBatch`.
+    public var maxBatch: Int?
+
+    /// Batch limit without a recommendation: 16 covers a crowded frame in one run while keeping a
+    /// binding's buffers small (inswapper: 16 × 196 KiB in, as much out).
+    public static let defaultMaxBatch = 16
 
     public init(accelerator: Accelerator = .auto, intraOpThreads: Int = 0, interOpThreads: Int = 0,
                 optimization: Optimization = .all, cuda: CUDAOptions = CUDAOptions(), tensorRTCacheDirectory: String? = nil,
-                allowSpinning: Bool = false, modelOptimization: ModelOptimizationRequest = ModelOptimizationRequest()) {
+                allowSpinning: Bool = false, modelOptimization: ModelOptimizationRequest = ModelOptimizationRequest(),
+                tensorRT: TensorRTOptions = TensorRTOptions(), ioBinding: Bool = true, maxBatch: Int? = nil) {
         self.allowSpinning = allowSpinning
         self.modelOptimization = modelOptimization
         self.accelerator = accelerator
@@ -34,12 +50,23 @@ public struct SessionConfig: Sendable {
         self.interOpThreads = interOpThreads
         self.optimization = optimization
         self.cuda = cuda
-        self.tensorRTCacheDirectory = tensorRTCacheDirectory
+        self.tensorRT = tensorRT
+        self.ioBinding = ioBinding
+        self.maxBatch = maxBatch
+        if let tensorRTCacheDirectory { self.tensorRT.engineCacheDirectory = tensorRTCacheDirectory }
     }
 
-    /// Defaults, with the accelerator taken from `VISAGE_ACCELERATOR` when set.
+    /// Defaults, with the accelerator taken from `VISAGE_ACCELERATOR` and cuDNN's algorithm search from
+    /// `VISAGE_CUDNN_CONV_ALGO_SEARCH` (exhaustive, heuristic, default) when set.
     public static func fromEnvironment() throws -> SessionConfig {
-        SessionConfig(accelerator: try Accelerator.fromEnvironment() ?? .auto)
+        var config = SessionConfig(accelerator: try Accelerator.fromEnvironment() ?? .auto)
+        if let raw = ProcessInfo.processInfo.environment["VISAGE_CUDNN_CONV_ALGO_SEARCH"], !raw.isEmpty {
+            guard let search = CUDAOptions.ConvAlgoSearch(rawValue: raw.uppercased()) else {
+                throw VisageError.invalidArgument("VISAGE_CUDNN_CONV_ALGO_SEARCH=\(raw) is not one of exhaustive|heuristic|default")
+            }
+            config.cuda.convAlgoSearch = search
+        }
+        return config
     }
 }
 
@@ -53,7 +80,7 @@ public struct TensorInfo: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One loaded model, ready to run. Thread-safe for concurrent `run` calls (ONNX Runtime's guarantee).
+/// One loaded model, ready to run. Thread-safe for concurrent `run` and `withBinding` calls.
 public final class InferenceSession: @unchecked Sendable {
     public let modelPath: String
     public let inputs: [TensorInfo]
@@ -63,15 +90,35 @@ public final class InferenceSession: @unchecked Sendable {
     /// What ModelOptimizer did for this session's plan (nil when the plan calls for no rewrite); its
     /// `path` is the file loaded, `modelPath` itself when no rewrite changed anything.
     public let optimizedModel: OptimizedModel?
-    private let library: ORTLibrary
+    /// True when the model's kernels are replayed as one CUDA graph (CUDA or TensorRT plan, static input
+    /// shapes, IO binding): then every run goes through one binding, one caller at a time.
+    public let cudaGraph: Bool
+    /// Where the buffers of this session's bindings live.
+    public let bufferPlacement: BufferPlacement
+    /// Whether model code should take its bound path (`SessionConfig.ioBinding`).
+    public let prefersBinding: Bool
+    /// Most items per run for models that take a batch (`SessionConfig.maxBatch`, the saved recommendation,
+    /// or the default).
+    public let maxBatch: Int
+    /// The provider options each accelerator of the plan was given (for logs and `visage diagnose`).
+    public let providerOptions: [Accelerator: String]
+    let library: ORTLibrary
     private let session: OpaquePointer
+    /// Bindings not in use, most recently returned last; a few per shape at most.
+    let idleBindings = Locked<[SessionBinding]>([])
+    /// A CUDA graph replays one set of device addresses: its session runs one binding at a time.
+    let graphLock = NSLock()
     private static let logger = VisageLog.logger("runtime")
+    /// Idle bindings kept per session (different batch sizes or frame sizes); older ones are freed.
+    static let bindingPoolLimit = 8
+
+    var handle: OpaquePointer { session }
 
     public convenience init(modelPath: String, config: SessionConfig = SessionConfig()) throws {
         try self.init(modelPath: modelPath, config: config, library: ORTLibrary.shared())
     }
 
-    public init(modelPath: String, config: SessionConfig, library: ORTLibrary) throws {
+    public init(modelPath: String, config requested: SessionConfig, library: ORTLibrary) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: modelPath) }
         guard !isDir.boolValue else { throw VisageError.notAFile(path: modelPath) }
@@ -80,31 +127,97 @@ public final class InferenceSession: @unchecked Sendable {
 
         self.library = library
         self.modelPath = modelPath
-        var plan = AcceleratorPlan.resolve(requested: config.accelerator, available: library.availableProviders)
+        let name = URL(fileURLWithPath: modelPath).lastPathComponent
+        var plan = AcceleratorPlan.resolve(requested: requested.accelerator, available: library.availableProviders)
         if let fallback = plan.fallback { DecisionLog.once(Self.logger, fallback, level: .warning) }
+        let config = Self.applying(plan.recommendation, to: requested)
 
-        var optimized = Self.optimizedCopy(of: modelPath, plan: plan, request: config.modelOptimization)
-        var created: OpaquePointer?
-        do {
-            created = try Self.createSession(library: library, path: optimized?.path ?? modelPath, config: config, accelerators: plan.chosen)
-        } catch let error as VisageError where plan.chosen != [.cpu] {
-            if case .invalidModel = error { throw error }
-            // The provider exists in the build but cannot start here (driver, CUDA libraries, device): run on CPU,
-            // with the model's own file (its rewrites were chosen for the provider that failed).
-            DecisionLog.once(Self.logger, "\(plan.chosen[0].rawValue) failed to initialise (\(error)); falling back to CPU", level: .warning)
-            plan = AcceleratorPlan(requested: plan.requested, chosen: [.cpu], reason: "fallback after \(plan.chosen[0].rawValue) failed", fallback: "\(error)")
-            optimized = Self.optimizedCopy(of: modelPath, plan: plan, request: config.modelOptimization)
-            created = try Self.createSession(library: library, path: optimized?.path ?? modelPath, config: config, accelerators: [.cpu])
+        // Provider by provider down the plan (TensorRT → CUDA → CPU), and without a CUDA graph when one
+        // cannot be had; each step down is logged once with its reason.
+        var useGraph = Self.graphWanted(plan: plan, config: config, model: name)
+        var created: (session: OpaquePointer, optimized: OptimizedModel?, options: [Accelerator: String])
+        while true {
+            let optimized = Self.optimizedCopy(of: modelPath, plan: plan, request: config.modelOptimization)
+            do {
+                let (made, options) = try Self.createSession(library: library, path: optimized?.path ?? modelPath, config: config,
+                                                             accelerators: plan.chosen, cudaGraph: useGraph)
+                created = (made, optimized, options)
+            } catch let error as VisageError {
+                if case .invalidModel = error { throw error }
+                if useGraph {
+                    DecisionLog.once(Self.logger, "\(name): no CUDA graph on \(plan.primary.rawValue) (\(error)); running it without", level: .warning)
+                    useGraph = false
+                    continue
+                }
+                guard plan.chosen != [.cpu] else { throw error }
+                // The provider exists in the build but cannot start here (driver, CUDA/TensorRT libraries, device):
+                // the next one of the plan, with the model's file as that plan wants it.
+                let next = plan.withoutFirst(because: "\(error)")
+                DecisionLog.once(Self.logger, "\(plan.primary.rawValue) failed to initialise (\(error)); falling back to \(next.summary)", level: .warning)
+                plan = next
+                useGraph = Self.graphWanted(plan: plan, config: config, model: name)
+                continue
+            }
+            let inputs = try Self.describe(library: library, session: created.session, inputs: true)
+            if useGraph, let open = inputs.first(where: { $0.shape.contains { $0 < 0 } }) {
+                // A graph replays the shapes it captured: a model with open dims gets none.
+                library.api.ReleaseSession(created.session)
+                DecisionLog.once(Self.logger, "\(name): no CUDA graph (input \(open) has dynamic dims; a graph replays fixed shapes)", level: .info)
+                useGraph = false
+                continue
+            }
+            break
         }
-        self.optimizedModel = optimized
-        self.session = created!
+        self.session = created.session
+        self.optimizedModel = created.optimized
+        self.providerOptions = created.options
         self.plan = plan
-        self.inputs = try Self.describe(library: library, session: created!, inputs: true)
-        self.outputs = try Self.describe(library: library, session: created!, inputs: false)
-        DecisionLog.once(Self.logger, "model \(URL(fileURLWithPath: modelPath).lastPathComponent) on \(plan.summary) (\(plan.reason))", level: .debug)
+        self.cudaGraph = useGraph
+        self.prefersBinding = config.ioBinding || useGraph
+        self.bufferPlacement = Self.placement(plan: plan, config: config, model: name)
+        self.maxBatch = max(1, config.maxBatch ?? plan.recommendation?.batch ?? SessionConfig.defaultMaxBatch)
+        self.inputs = try Self.describe(library: library, session: created.session, inputs: true)
+        self.outputs = try Self.describe(library: library, session: created.session, inputs: false)
+        DecisionLog.once(Self.logger, "model \(name) on \(plan.summary) (\(plan.reason))\(useGraph ? ", CUDA graph" : "")", level: .debug)
     }
 
-    deinit { library.api.ReleaseSession(session) }
+    deinit {
+        idleBindings.withLock { $0.removeAll() }
+        library.api.ReleaseSession(session)
+    }
+
+    /// `auto` following a recommendation that chose float16: the models are converted on that accelerator
+    /// unless the caller asked for a precision itself.
+    private static func applying(_ recommendation: AcceleratorRecommendation?, to config: SessionConfig) -> SessionConfig {
+        guard let recommendation, recommendation.float16, config.modelOptimization.float16 == .never else { return config }
+        var adjusted = config
+        adjusted.modelOptimization.float16 = .onAccelerators
+        return adjusted
+    }
+
+    /// A CUDA graph for this plan? It needs a CUDA or TensorRT plan, the user's consent, IO binding and
+    /// the CUDA runtime for the explicit copies into its fixed device buffers; each missing piece is said once.
+    private static func graphWanted(plan: AcceleratorPlan, config: SessionConfig, model: String) -> Bool {
+        let primary = plan.primary
+        guard primary == .cuda || primary == .tensorrt else { return false }
+        let wanted = primary == .cuda ? config.cuda.cudaGraph : config.tensorRT.cudaGraph
+        guard wanted else { return false }
+        guard config.ioBinding else {
+            DecisionLog.once(logger, "no CUDA graph: IO binding is off (a graph replays fixed device buffers)", level: .info)
+            return false
+        }
+        if case .failure(let error) = CUDARuntime.shared() {
+            DecisionLog.once(logger, "no CUDA graph and no device-side IO binding: \(error)", level: .warning)
+            return false
+        }
+        return true
+    }
+
+    /// Device buffers for CUDA plans when the CUDA runtime is there to copy into them, else host buffers.
+    private static func placement(plan: AcceleratorPlan, config: SessionConfig, model: String) -> BufferPlacement {
+        guard plan.primary == .cuda || plan.primary == .tensorrt, case .success = CUDARuntime.shared() else { return .host }
+        return .cuda(device: config.cuda.deviceID)
+    }
 
     /// The cached rewritten copy the plan calls for (ModelOptimizer.automaticOptions), or nil to load
     /// the file as it is. A rewrite that fails is logged and the original file is used.
@@ -120,7 +233,8 @@ public final class InferenceSession: @unchecked Sendable {
         }
     }
 
-    private static func createSession(library: ORTLibrary, path: String, config: SessionConfig, accelerators: [Accelerator]) throws -> OpaquePointer {
+    private static func createSession(library: ORTLibrary, path: String, config: SessionConfig, accelerators: [Accelerator],
+                                      cudaGraph: Bool) throws -> (OpaquePointer, [Accelerator: String]) {
         let api = library.api
         var options: OpaquePointer?
         try library.check(api.CreateSessionOptions(&options), "CreateSessionOptions")
@@ -138,8 +252,11 @@ public final class InferenceSession: @unchecked Sendable {
         let spinning = config.allowSpinning ? "1" : "0"
         try library.check(api.AddSessionConfigEntry(options, "session.intra_op.allow_spinning", spinning), "AddSessionConfigEntry")
         try library.check(api.AddSessionConfigEntry(options, "session.inter_op.allow_spinning", spinning), "AddSessionConfigEntry")
+        var given: [Accelerator: String] = [:]
         for accelerator in accelerators {
-            try ProviderSetup.append(accelerator, to: options!, library: library, config: config)
+            if let pairs = try ProviderSetup.append(accelerator, to: options!, library: library, config: config, cudaGraph: cudaGraph) {
+                given[accelerator] = ProviderOptions.describe(pairs)
+            }
         }
         var session: OpaquePointer?
         let status = api.CreateSession(library.env, path, options, &session)
@@ -152,7 +269,7 @@ public final class InferenceSession: @unchecked Sendable {
             }
             throw VisageError.runtime("loading \(path): \(message)")
         }
-        return session!
+        return (session!, given)
     }
 
     private static func describe(library: ORTLibrary, session: OpaquePointer, inputs: Bool) throws -> [TensorInfo] {
@@ -188,6 +305,7 @@ public final class InferenceSession: @unchecked Sendable {
         for input in inputs where feeds[input.name] == nil {
             throw VisageError.invalidArgument("model \(modelPath) needs input '\(input.name)' (\(input))")
         }
+        if cudaGraph { return try runThroughBinding(feeds, outputs: requested) }
         let outputNames = requested ?? outputs.map(\.name)
         let inputNames = Array(feeds.keys)
         var values: [OpaquePointer?] = []
@@ -242,7 +360,7 @@ public final class InferenceSession: @unchecked Sendable {
 }
 
 /// Element type and dimensions (-1 for symbolic ones) of an OrtTensorTypeAndShapeInfo.
-private func typeAndShape(_ api: OrtApi, _ info: OpaquePointer) -> (ONNXTensorElementDataType, [Int]) {
+func typeAndShape(_ api: OrtApi, _ info: OpaquePointer) -> (ONNXTensorElementDataType, [Int]) {
     var type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
     _ = api.GetTensorElementType(info, &type)
     var rank = 0

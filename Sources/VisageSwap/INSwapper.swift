@@ -10,24 +10,21 @@ import VisageRuntime
 /// `emap` (the graph's last initializer) normalised again, the RGB [0,1] output back to BGR
 /// uint8 and pasted with insightface's mask rules (`INSwapperPasteBack`).
 public final class INSwapper: @unchecked Sendable {
-    public let session: InferenceSession
+    /// The model: one face on the file as it is, several faces per run on its dynamic-batch copy.
+    public let batches: BatchedSession
+    public var session: InferenceSession { batches.single }
     /// 512x512 row-major, from the model file.
     public let emap: [Float]
-    private let targetName: String
-    private let sourceName: String
-    private let outputName: String
     public static let template = AlignmentTemplate.inswapper128
 
     public init(modelPath: String, config: SessionConfig = SessionConfig()) throws {
         emap = try Self.readEmap(modelPath)
-        session = try InferenceSession(modelPath: modelPath, config: config)
-        guard let target = session.inputs.first(where: { $0.name == "target" }), let source = session.inputs.first(where: { $0.name == "source" }),
-              let output = session.outputs.first else {
+        let session = try InferenceSession(modelPath: modelPath, config: config)
+        guard session.inputs.contains(where: { $0.name == "target" }), session.inputs.contains(where: { $0.name == "source" }),
+              !session.outputs.isEmpty else {
             throw VisageError.invalidModel(path: modelPath, reason: "not an inswapper model (inputs \(session.inputs.map(\.name)))")
         }
-        targetName = target.name
-        sourceName = source.name
-        outputName = output.name
+        batches = BatchedSession(single: session, modelPath: modelPath, config: config)
     }
 
     /// The emap matrix: the graph's last initializer, 512x512 float (or float16).
@@ -63,36 +60,68 @@ public final class INSwapper: @unchecked Sendable {
 
     /// The swapped 128x128 BGR crop and the alignment matrix (frame → crop).
     public func swapCrop(_ frame: Image, targetKeypoints: [Point], latent: [Float], times: StageTimes? = nil) throws -> (crop: Image, aligned: Image, transform: Affine2D) {
+        try swapCrops(frame, targets: [targetKeypoints], latents: [latent], times: times)[0]
+    }
+
+    /// The swapped crops of several faces of `frame` (each with its own source latent), several faces per
+    /// model run where the model takes a batch; the same crops as `swapCrop` one face at a time, within
+    /// float rounding (BatchedInferenceTests).
+    public func swapCrops(_ frame: Image, targets: [[Point]], latents: [[Float]], times: StageTimes? = nil) throws
+        -> [(crop: Image, aligned: Image, transform: Affine2D)] {
+        guard targets.count == latents.count else { throw VisageError.invalidArgument("one latent per target face") }
+        guard latents.allSatisfy({ $0.count == 512 }) else { throw VisageError.invalidArgument("inswapper latents have 512 values") }
         let size = Self.template.size, plane = size * size
-        let (aligned, input) = try times.measure("align") {
-            let aligned = try FaceAlignment.crop(frame, keypoints: targetKeypoints, template: Self.template)
-            let input = Tensor(.float32, shape: [1, 3, size, size])
-            input.withUnsafeMutableBuffer(of: Float.self) { b in
-                for y in 0..<size {
-                    let row = aligned.crop.baseAddress.advanced(by: y * aligned.crop.stride).assumingMemoryBound(to: UInt8.self)
-                    for x in 0..<size { for c in 0..<3 { b[c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 } }
+        let aligned = try times.measure("align") {
+            try targets.map { try FaceAlignment.crop(frame, keypoints: $0, template: Self.template) }
+        }
+        var results: [(crop: Image, aligned: Image, transform: Affine2D)] = []
+        results.reserveCapacity(targets.count)
+        try batches.forEachRun(targets.count) { start, n, session in
+            let targetIndex = session.inputs.firstIndex { $0.name == "target" } ?? 0
+            let sourceIndex = session.inputs.firstIndex { $0.name == "source" } ?? 1
+            var modelStart: UInt64 = 0
+            try session.run(BindingShape(batch: n), fill: { inputs in
+                times.measure("align") {
+                    inputs[targetIndex].withUnsafeMutableBuffer(of: Float.self) { b in
+                        for i in 0..<n {
+                            let crop = aligned[start + i].crop, base = i * 3 * plane
+                            for y in 0..<size {
+                                let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
+                                for x in 0..<size { for c in 0..<3 { b[base + c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 } }
+                            }
+                        }
+                    }
+                    inputs[sourceIndex].withUnsafeMutableBuffer(of: Float.self) { b in
+                        for i in 0..<n { for j in 0..<512 { b[i * 512 + j] = latents[start + i][j] } }
+                    }
                 }
-            }
-            return (aligned, input)
-        }
-        let out = try times.measure("swap_model") {
-            try session.run([targetName: input, sourceName: Tensor(floats: latent, shape: [1, 512])], outputs: [outputName])
-        }
-        guard let pred = out[outputName]?.floats(), pred.count == 3 * plane else { throw VisageError.runtime("inswapper returned no 3x128x128 image") }
-        guard pred.allSatisfy(\.isFinite) else {
-            throw VisageError.invalidModel(path: session.modelPath, reason: "it computed non-finite numbers (NaN or infinity); the file is probably corrupt")
-        }
-        let crop = Image(width: size, height: size, channels: 3)
-        for y in 0..<size {
-            let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
-            for x in 0..<size {
-                for c in 0..<3 {   // RGB planes → BGR, clip(255·v, 0, 255) then truncate like numpy astype(uint8)
-                    let v = min(max(255 * pred[c * plane + y * size + x], 0), 255)
-                    row[x * 3 + 2 - c] = UInt8(v)
+                modelStart = DispatchTime.now().uptimeNanoseconds
+            }, read: { outputs in
+                times?.add("swap_model", Double(DispatchTime.now().uptimeNanoseconds - modelStart) / 1e6)
+                let output = outputs[0]
+                guard output.elementType == .float32, output.elementCount == n * 3 * plane else {
+                    throw VisageError.runtime("inswapper returned \(output.shape), not \(n)x3x128x128")
                 }
-            }
+                let pred = UnsafeBufferPointer(start: output.data.assumingMemoryBound(to: Float.self), count: output.elementCount)
+                guard pred.allSatisfy(\.isFinite) else {
+                    throw VisageError.invalidModel(path: self.session.modelPath, reason: "it computed non-finite numbers (NaN or infinity); the file is probably corrupt")
+                }
+                for i in 0..<n {
+                    let crop = Image(width: size, height: size, channels: 3), base = i * 3 * plane
+                    for y in 0..<size {
+                        let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
+                        for x in 0..<size {
+                            for c in 0..<3 {   // RGB planes → BGR, clip(255·v, 0, 255) then truncate like numpy astype(uint8)
+                                let v = min(max(255 * pred[base + c * plane + y * size + x], 0), 255)
+                                row[x * 3 + 2 - c] = UInt8(v)
+                            }
+                        }
+                    }
+                    results.append((crop, aligned[start + i].crop, aligned[start + i].transform))
+                }
+            })
         }
-        return (crop, aligned.crop, aligned.transform)
+        return results
     }
 }
 

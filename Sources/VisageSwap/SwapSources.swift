@@ -79,7 +79,8 @@ public final class SwapAssignment {
     @discardableResult
     public func swapFaces(_ faces: [AnalyzedFace], in frame: Image, times: StageTimes? = nil) throws -> [AnalyzedFace] {
         let chosen = try assign(faces, in: frame)
-        for (face, source) in chosen { try sources[source].engine.swap(face, in: frame, times: times) }
+        // The frame's faces together: inswapper runs the ones that do not overlap as one batch.
+        try FaceSwapEngine.swap(chosen.map { ($0.face, sources[$0.source].engine) }, in: frame, times: times)
         return chosen.map(\.face)
     }
 }

@@ -6,7 +6,7 @@ import VisageJobs
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks with JSON output.",
-                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchEnhance.self, BenchAU.self, BenchLive.self])
+                                                    subcommands: [BenchDetect.self, BenchAnalyze.self, BenchSwap.self, BenchEnhance.self, BenchAU.self, BenchLive.self, BenchEmbed.self])
 }
 
 struct BenchDetect: ParsableCommand {
@@ -96,6 +96,9 @@ struct BenchSwap: ParsableCommand {
     @Flag(help: "As `visage swap`: inswapper colour correction.") var colorCorrection = false
     @Option(parsing: .unconditional, help: "As `visage swap`: sharpen, 0 to 1.") var sharpen: Float = 0
     @OptionGroup var enhance: EnhancerOptions
+    @Flag(help: "Run the swap model converted to float16.") var fp16 = false
+    @Flag(help: "Fresh tensors for every model run instead of bound, reused buffers (IO binding); also no CUDA graph.") var noIoBinding = false
+    @Flag(help: "No CUDA graphs (on by default when the plan is CUDA and shapes are static).") var noCudaGraph = false
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -117,11 +120,15 @@ struct BenchSwap: ParsableCommand {
         job.opacity = opacity
         job.colorCorrection = colorCorrection
         job.sharpen = sharpen
+        job.fp16 = fp16
+        job.ioBinding = !noIoBinding
+        job.cudaGraph = !noCudaGraph
         enhance.apply(to: &job)
         let context = try runtime.context(store: enhance.store)
         try CLIJob.prepare(job.requiredModels, context: context)
         let r = try job.run(in: context)
         if json { try Output.json(r); return }
+        if let a = r.allocationsPerFrame { print("allocations per frame: \(String(format: "%.1f", a)) (io binding \(r.ioBinding ? "on" : "off"))") }
         print("swap (\(r.swapper)) \(r.frame[0])x\(r.frame[1]), \(r.faces) face\(r.faces == 1 ? "" : "s"), \(r.runs) frames, detection every \(r.detectEvery): ms per stage (median / mean)")
         for name in r.order {
             print("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", r.medianMs[name] ?? 0, r.meanMs[name] ?? 0))
@@ -158,5 +165,31 @@ struct BenchAU: ParsableCommand {
             print("\(run.name): \(run.frames) frames, \(String(format: "%.1f", run.fps)) fps end to end; AU stage \(String(format: "%.3f", run.auStageMsPerFace)) ms/face (\(String(format: "%.0f", run.auStageFPS)) fps)")
             print("  ms per frame: " + run.order.map { "\($0) \(String(format: "%.3f", run.msPerFrame[$0] ?? 0))" }.joined(separator: ", "))
         }
+    }
+}
+
+struct BenchEmbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed", abstract: "Embeddings of every face of a photo: one face per model run against batches (ms per face, speed-up, largest difference).")
+
+    @Option(help: "Photo with several faces.") var image: String
+    @Option(help: "Recognition model.") var recognizer: String = FaceEmbedder.Profile.sface.modelID
+    @Option(parsing: .unconditional, help: "Timed runs (each embeds every face both ways).") var runs: Int = 5
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs.") var warmup: Int = 1
+    @Flag(help: "Print JSON on stdout.") var json = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        var job = BenchEmbedJob(image: image)
+        job.recognizer = recognizer
+        job.runs = runs
+        job.warmup = warmup
+        let context = try runtime.context()
+        try CLIJob.prepare(job.requiredModels, context: context)
+        let r = try job.run(in: context)
+        if json { try Output.json(r); return }
+        print("embed \(r.recognizer) on \(r.faces) faces of \(URL(fileURLWithPath: r.image).lastPathComponent), \(r.accelerator), batches of up to \(r.maxBatch)\(r.batches ? "" : " (model cannot batch)")")
+        print(String(format: "  one at a time %.2f ms/face, batched %.2f ms/face: %.2fx (fastest runs: %.2f vs %.2f, %.2fx); largest difference %.1e",
+                     r.singleMsPerFace, r.batchedMsPerFace, r.speedup, r.singleMinMsPerFace, r.batchedMinMsPerFace, r.speedupMin, r.maxAbsDifference))
     }
 }

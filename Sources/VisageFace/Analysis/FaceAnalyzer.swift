@@ -172,20 +172,21 @@ public final class FaceAnalyzer: @unchecked Sendable {
             timings.pose += clock.lap()
         }
         // Embeddings when asked for, and on detection frames for the tracker's identity matching.
+        // All faces of the frame in one go: the embedder batches them where its model takes a batch.
         if let embedder, options.embeddings || !faces.contains(where: { $0.tracked }) {
+            clock = .now
+            let crops = try faces.map { try FaceAlignment.crop(image, keypoints: $0.keypoints, template: embedder.profile.template).crop }
+            timings.align += clock.lap()
+            let embeddings = try embedder.embeddings(alignedCrops: crops)
             for i in faces.indices {
-                clock = .now
-                let aligned = try FaceAlignment.crop(image, keypoints: faces[i].keypoints, template: embedder.profile.template)
-                timings.align += clock.lap()
-                clock = .now
-                do {
-                    faces[i].embedding = try embedder.embed(alignedCrop: aligned.crop)
-                } catch VisageError.invalidModel(let path, let reason) {
+                if let embedding = embeddings[i] {
+                    faces[i].embedding = embedding
+                } else {
                     // Identity is a help for tracking, not the result: go on without it for this face.
-                    DecisionLog.once(Self.logger, "\(path): \(reason); identities are not used for those faces", level: .warning)
+                    DecisionLog.once(Self.logger, "\(embedder.session.modelPath): it computed non-finite numbers (NaN or infinity) for a face; the file is probably corrupt; identities are not used for those faces", level: .warning)
                 }
-                timings.embed += clock.lap()
             }
+            timings.embed += clock.lap()
         }
         if !options.landmarks { for i in faces.indices { faces[i].landmarks = nil } }
         dropUntrusted(&faces)

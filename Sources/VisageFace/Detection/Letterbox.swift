@@ -64,18 +64,21 @@ final class InputPreparer: @unchecked Sendable {
     enum Fit { case insightface, withoutUpscaling }
     private let canvas = Locked<Image?>(nil)
 
-    /// The NCHW float tensor for `image` and the scale from frame to network pixels.
-    func prepare(_ image: Image, width: Int, height: Int, fit: Fit, swapRB: Bool, mean: Float, scale: Float) throws -> (Tensor, Float) {
-        try canvas.withLock { canvas in
+    /// Writes the NCHW float input for `image` into `input` (1x3xHxW, e.g. a bound input tensor) and
+    /// returns the scale from frame to network pixels.
+    func prepare(_ image: Image, into input: Tensor, width: Int, height: Int, fit: Fit, swapRB: Bool, mean: Float, scale: Float) throws -> Float {
+        guard input.elementCount == 3 * width * height, input.elementType == .float32 else {
+            throw VisageError.invalidArgument("detector input tensor \(input.shape) does not hold 1x3x\(height)x\(width)")
+        }
+        return try canvas.withLock { canvas in
             let letterbox = fit == .insightface
                 ? try Letterbox.insightface(image, width: width, height: height, reuse: canvas)
                 : try Letterbox.fitWithoutUpscaling(image, width: width, height: height, reuse: canvas)
             canvas = letterbox.canvas
-            let input = Tensor(.float32, shape: [1, 3, height, width])
             input.withUnsafeMutableBuffer(of: Float.self) { buffer in
                 Blob.fill(buffer.baseAddress!, from: letterbox.canvas, swapRB: swapRB, mean: mean, scale: scale)
             }
-            return (input, letterbox.scale)
+            return letterbox.scale
         }
     }
 }

@@ -13,7 +13,6 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
     private let strides: [Int]
     private let anchorsPerCell: Int
     private let hasKeypoints: Bool
-    private let inputName: String
     private let preparer = InputPreparer()
 
     public static let defaultScoreThreshold: Float = 0.5
@@ -43,7 +42,6 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
         self.modelID = modelID
         self.options = options
         self.session = session
-        self.inputName = input.name
     }
 
     public func inputSize(forFrameWidth width: Int, height: Int) -> (width: Int, height: Int) {
@@ -55,25 +53,28 @@ public final class SCRFDDetector: FaceDetector, @unchecked Sendable {
         let w = options.inputWidth, h = options.inputHeight
         var clock = ContinuousClock.now
 
-        let (input, scale) = try preparer.prepare(image, width: w, height: h, fit: .insightface, swapRB: true, mean: 127.5, scale: 1.0 / 128.0)
-        timings.preprocess = clock.lap()
-
-        let outputs = try session.run([inputName: input])
-        timings.inference = clock.lap()
-
-        let faces = DetectedFace.trusted(decode(outputs, scale: scale), from: modelID)
+        var scale: Float = 1
+        let decoded = try session.run(.single, fill: { inputs in
+            scale = try preparer.prepare(image, into: inputs[0], width: w, height: h, fit: .insightface, swapRB: true, mean: 127.5, scale: 1.0 / 128.0)
+            timings.preprocess = clock.lap()
+        }, read: { outputs in
+            timings.inference = clock.lap()
+            return decode(outputs, scale: scale)
+        })
+        let faces = DetectedFace.trusted(decoded, from: modelID)
         timings.postprocess = clock.lap()
         return (faces, timings)
     }
 
-    private func decode(_ outputs: [String: Tensor], scale: Float) -> [DetectedFace] {
-        let names = session.outputs.map(\.name)
+    /// Boxes from the outputs in the session's output order (scores per level, then boxes, then keypoints).
+    private func decode(_ outputs: [Tensor], scale: Float) -> [DetectedFace] {
         let threshold = options.scoreThreshold ?? Self.defaultScoreThreshold
         let levels = strides.count
         var boxes: [Box] = [], scores: [Float] = [], keypoints: [[Point]] = []
         for (level, stride) in strides.enumerated() {
-            guard let scoreTensor = outputs[names[level]], let boxTensor = outputs[names[level + levels]] else { continue }
-            let kpsTensor = hasKeypoints ? outputs[names[level + 2 * levels]] : nil
+            guard level + levels < outputs.count else { continue }
+            let scoreTensor = outputs[level], boxTensor = outputs[level + levels]
+            let kpsTensor = hasKeypoints && level + 2 * levels < outputs.count ? outputs[level + 2 * levels] : nil
             let cols = options.inputWidth / stride, rows = options.inputHeight / stride
             let count = min(rows * cols * anchorsPerCell, scoreTensor.elementCount, boxTensor.elementCount / 4)
             let s = scoreTensor.data.assumingMemoryBound(to: Float.self)

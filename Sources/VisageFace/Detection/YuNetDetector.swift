@@ -11,8 +11,9 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
     public let modelID: String
     public let options: DetectionOptions
     public let session: InferenceSession
-    private let inputName: String
     private let preparer = InputPreparer()
+    /// Per stride (8, 16, 32): where its cls, obj, bbox and kps outputs are in the session's output order.
+    private let levelOutputs: [(cls: Int, obj: Int, bbox: Int, kps: Int)]
 
     /// OpenCV's FaceDetectorYN uses 0.9; on dlib's annotated faces that misses 14% of them while
     /// 0.7 finds all 43 with no false positive (DlibRecallTests), so 0.7 is our default.
@@ -37,7 +38,11 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
         self.modelID = modelID
         self.options = options
         self.session = session
-        self.inputName = input.name
+        let order = session.outputs.map(\.name)
+        self.levelOutputs = Self.strides.map { stride in
+            (order.firstIndex(of: "cls_\(stride)")!, order.firstIndex(of: "obj_\(stride)")!,
+             order.firstIndex(of: "bbox_\(stride)")!, order.firstIndex(of: "kps_\(stride)")!)
+        }
     }
 
     /// The frame's own size (scaled down past `maxInputSide`), padded up to a multiple of 32.
@@ -75,21 +80,27 @@ public final class YuNetDetector: FaceDetector, @unchecked Sendable {
     private func pass(_ image: Image, maxSide: Int, timings: inout DetectionTimings) throws -> Candidates {
         var clock = ContinuousClock.now
         let (w, h) = inputSize(forFrameWidth: image.width, height: image.height, maxSide: maxSide)
-        let (input, inputScale) = try preparer.prepare(image, width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
-        timings.preprocess += clock.lap()
-        let outputs = try session.run([inputName: input])
-        timings.inference += clock.lap()
-        let candidates = decode(outputs, width: w, height: h, scale: inputScale)
+        var inputScale: Float = 1
+        var added: (preprocess: Double, inference: Double) = (0, 0)
+        let candidates = try session.run(BindingShape(batch: 1, height: h, width: w), fill: { inputs in
+            inputScale = try preparer.prepare(image, into: inputs[0], width: w, height: h, fit: .withoutUpscaling, swapRB: false, mean: 0, scale: 1)
+            added.preprocess = clock.lap()
+        }, read: { outputs in
+            added.inference = clock.lap()
+            return decode(outputs, width: w, height: h, scale: inputScale)
+        })
+        timings.preprocess += added.preprocess
+        timings.inference += added.inference
         timings.postprocess += clock.lap()
         return candidates
     }
 
-    private func decode(_ outputs: [String: Tensor], width: Int, height: Int, scale: Float) -> Candidates {
+    /// Candidates from the outputs in the session's output order (`levelOutputs` says which is which).
+    private func decode(_ outputs: [Tensor], width: Int, height: Int, scale: Float) -> Candidates {
         let threshold = options.scoreThreshold ?? Self.defaultScoreThreshold
         var boxes: [Box] = [], scores: [Float] = [], keypoints: [[Point]] = []
-        for stride in Self.strides {
-            guard let cls = outputs["cls_\(stride)"], let obj = outputs["obj_\(stride)"],
-                  let bbox = outputs["bbox_\(stride)"], let kps = outputs["kps_\(stride)"] else { continue }
+        for (stride, index) in zip(Self.strides, levelOutputs) {
+            let cls = outputs[index.cls], obj = outputs[index.obj], bbox = outputs[index.bbox], kps = outputs[index.kps]
             let cols = width / stride, rows = height / stride
             let c = cls.data.assumingMemoryBound(to: Float.self), o = obj.data.assumingMemoryBound(to: Float.self)
             let b = bbox.data.assumingMemoryBound(to: Float.self), k = kps.data.assumingMemoryBound(to: Float.self)

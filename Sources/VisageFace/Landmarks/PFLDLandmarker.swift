@@ -9,14 +9,16 @@ import VisageRuntime
 /// All faces of a frame run as one batch.
 public final class PFLDLandmarker: @unchecked Sendable {
     public let modelID: String
-    public let session: InferenceSession
+    /// The model: all faces of a frame in runs of up to `batches.maxBatch` (PFLD declares a dynamic batch).
+    public let batches: BatchedSession
+    public var session: InferenceSession { batches.single }
     /// Side of the square crop relative to the detector box's longer side. The PFLD repository's
     /// ONNX demo uses max(w, h) × 1.1 (its batch demo min × 1.2); with YuNet/SCRFD boxes max × 1.1
     /// gives the lowest error on our references (0.079 vs 0.089 NME, LandmarkAccuracyTests).
     public let cropScale: Float
-    private let inputName: String
-    private let outputName: String
-    private let batched: Bool
+    private let outputIndex: Int
+    /// One reusable crop per caller thread would need thread-local storage; a small pool does the same.
+    private let crops = Locked<[Image]>([])
     public static let inputSize = 112
     public static let defaultCropScale: Float = 1.1
 
@@ -27,11 +29,9 @@ public final class PFLDLandmarker: @unchecked Sendable {
         }
         guard cropScale > 0.5, cropScale < 3 else { throw VisageError.invalidArgument("PFLD crop scale \(cropScale) is out of range") }
         self.modelID = modelID
-        self.session = session
+        self.batches = BatchedSession(single: session, modelPath: modelPath, config: config)
         self.cropScale = cropScale
-        self.inputName = input.name
-        self.outputName = output.name
-        self.batched = input.shape[0] != 1
+        self.outputIndex = session.outputs.firstIndex { $0.name == output.name } ?? 0
     }
 
     public static func make(store: ModelStore = ModelStore(), config: SessionConfig = SessionConfig()) throws -> PFLDLandmarker {
@@ -49,37 +49,39 @@ public final class PFLDLandmarker: @unchecked Sendable {
     /// 68 landmarks in frame pixels for each box, in order.
     public func landmarks(in frame: Image, boxes: [Box]) throws -> [[Point]] {
         guard !boxes.isEmpty else { return [] }
-        if !batched && boxes.count > 1 {
-            return try boxes.map { try landmarks(in: frame, boxes: [$0])[0] }
-        }
-        let n = boxes.count, size = Self.inputSize, plane = size * size
-        let input = Tensor(.float32, shape: [n, 3, size, size])
-        let crop = Image(width: size, height: size, channels: 3)
-        var transforms: [Affine2D] = []
-        for (i, box) in boxes.enumerated() {
-            let m = cropTransform(for: box)
-            transforms.append(m)
-            try ImageOps.warpAffine(frame, m, into: crop)
-            input.withUnsafeMutableBuffer(of: Float.self) { buffer in
-                let base = i * 3 * plane
-                for y in 0..<size {
-                    let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
-                    for x in 0..<size {
-                        for c in 0..<3 { buffer[base + c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 }
+        let size = Self.inputSize, plane = size * size
+        let crop = crops.withLock { $0.popLast() } ?? Image(width: size, height: size, channels: 3)
+        defer { crops.withLock { $0.append(crop) } }
+        var result = [[Point]](repeating: [], count: boxes.count)
+        try batches.forEachRun(boxes.count) { start, n, session in
+            try session.run(BindingShape(batch: n), fill: { inputs in
+                for i in 0..<n {
+                    try ImageOps.warpAffine(frame, cropTransform(for: boxes[start + i]), into: crop)
+                    inputs[0].withUnsafeMutableBuffer(of: Float.self) { buffer in
+                        let base = i * 3 * plane
+                        for y in 0..<size {
+                            let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
+                            for x in 0..<size {
+                                for c in 0..<3 { buffer[base + c * plane + y * size + x] = Float(row[x * 3 + 2 - c]) / 255 }
+                            }
+                        }
                     }
                 }
-            }
+            }, read: { outputs in
+                let output = outputs[outputIndex]
+                guard output.elementCount == n * 136, output.elementType == .float32 else {
+                    throw VisageError.runtime("PFLD returned \(output.shape) for \(n) faces")
+                }
+                let values = output.data.assumingMemoryBound(to: Float.self)
+                for i in 0..<n {
+                    let back = cropTransform(for: boxes[start + i]).inverted!
+                    result[start + i] = (0..<68).map { k in
+                        back.apply(Point(values[i * 136 + 2 * k] * Float(size), values[i * 136 + 2 * k + 1] * Float(size)))
+                    }
+                }
+            })
         }
-        let output = try session.run([inputName: input], outputs: [outputName])
-        guard let values = output[outputName]?.floats(), values.count == n * 136 else {
-            throw VisageError.runtime("PFLD returned \(output[outputName]?.shape ?? []) for \(n) faces")
-        }
-        return (0..<n).map { i in
-            let back = transforms[i].inverted!
-            return (0..<68).map { k in
-                back.apply(Point(values[i * 136 + 2 * k] * Float(size), values[i * 136 + 2 * k + 1] * Float(size)))
-            }
-        }
+        return result
     }
 }
 

@@ -31,10 +31,11 @@ public final class FaceEmbedder: @unchecked Sendable {
     }
 
     public let profile: Profile
-    public let session: InferenceSession
+    /// The model: one face on the file as it is, several per run where the model takes a batch.
+    public let batches: BatchedSession
+    public var session: InferenceSession { batches.single }
     public let dimension: Int
-    private let inputName: String
-    private let outputName: String
+    private let outputIndex: Int
     public let cache: EmbeddingCache
 
     /// Loads the model; SFace's file declares 29 unused inputs that ONNX Runtime would want fed and
@@ -43,23 +44,28 @@ public final class FaceEmbedder: @unchecked Sendable {
     /// (GraphRewrite.removeUnusedInputs + removeInitializerInputs + foldWeightDequantization).
     public init(profile: Profile, modelPath: String, config: SessionConfig = SessionConfig(), derivedModels: URL,
                 cacheCapacity: Int = 256) throws {
-        let cleaned = profile.modelID != Profile.sface.modelID ? modelPath
-            : try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
-                GraphRewrite.removeUnusedInputs(&$0)
-                GraphRewrite.removeInitializerInputs(&$0)
-                GraphRewrite.foldWeightDequantization(&$0)
-            }
+        let cleaned = try Self.loadablePath(profile: profile, modelPath: modelPath, derivedModels: derivedModels)
         let session = try InferenceSession(modelPath: cleaned, config: config)
         guard session.inputs.count == 1, let input = session.inputs.first, input.shape.count == 4,
               let output = session.outputs.first else {
             throw VisageError.invalidModel(path: modelPath, reason: "expected one 1x3x112x112 input and an embedding output, found \(session.inputs) → \(session.outputs)")
         }
         self.profile = profile
-        self.session = session
-        self.inputName = input.name
-        self.outputName = output.name
+        self.batches = BatchedSession(single: session, modelPath: cleaned, config: config)
+        self.outputIndex = session.outputs.firstIndex { $0.name == output.name } ?? 0
         self.dimension = output.shape.last.map { $0 > 0 ? $0 : 0 } ?? 0
         self.cache = EmbeddingCache(capacity: cacheCapacity)
+    }
+
+    /// The file the embedder loads for `modelPath`: SFace's cleaned cached copy (see `init`), other
+    /// models as they are. `visage diagnose` times the same file.
+    public static func loadablePath(profile: Profile, modelPath: String, derivedModels: URL) throws -> String {
+        guard profile.modelID == Profile.sface.modelID else { return modelPath }
+        return try GraphRewrite.cached(source: modelPath, variant: "float-data-input", cacheDirectory: derivedModels) {
+            GraphRewrite.removeUnusedInputs(&$0)
+            GraphRewrite.removeInitializerInputs(&$0)
+            GraphRewrite.foldWeightDequantization(&$0)
+        }
     }
 
     public static func make(model: String = Profile.sface.modelID, store: ModelStore = ModelStore(), config: SessionConfig = SessionConfig()) throws -> FaceEmbedder {
@@ -80,29 +86,52 @@ public final class FaceEmbedder: @unchecked Sendable {
 
     /// The normalised embedding of an already aligned 112x112 BGR crop.
     public func embed(alignedCrop crop: Image) throws -> [Float] {
+        guard let embedding = try embeddings(alignedCrops: [crop])[0] else {
+            throw VisageError.invalidModel(path: session.modelPath, reason: "it computed non-finite numbers (NaN or infinity) for a face; the file is probably corrupt")
+        }
+        return embedding
+    }
+
+    /// Normalised embeddings of aligned 112x112 BGR crops, in order, several faces per model run (up to
+    /// `batches.maxBatch`; one at a time when the model cannot batch). A face whose embedding is not all
+    /// finite numbers (a corrupt model) is nil. Batched embeddings equal one-at-a-time ones within float
+    /// rounding (BatchedInferenceTests states the bound).
+    public func embeddings(alignedCrops crops: [Image]) throws -> [[Float]?] {
         let size = profile.template.size
-        guard crop.width == size, crop.height == size, crop.channels == 3 else {
+        for crop in crops where crop.width != size || crop.height != size || crop.channels != 3 {
             throw VisageError.invalidArgument("embedding input must be a \(size)x\(size) BGR crop")
         }
-        let input = Tensor(.float32, shape: [1, 3, size, size])
-        input.withUnsafeMutableBuffer(of: Float.self) { buffer in
-            let plane = size * size
-            for y in 0..<size {
-                let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
-                for x in 0..<size {
-                    for c in 0..<3 {   // BGR → RGB planes
-                        buffer[c * plane + y * size + x] = (Float(row[x * 3 + 2 - c]) - profile.mean) * profile.scale
-                    }
+        var result = [[Float]?](repeating: nil, count: crops.count)
+        try batches.forEachRun(crops.count) { start, count, session in
+            try session.run(BindingShape(batch: count), fill: { inputs in
+                inputs[0].withUnsafeMutableBuffer(of: Float.self) { buffer in
+                    for item in 0..<count { pack(buffer, item: item, from: crops[start + item]) }
+                }
+            }, read: { outputs in
+                let output = outputs[outputIndex]
+                let values = output.elementCount / max(count, 1)
+                guard values > 0 else { throw VisageError.runtime("embedding model returned nothing") }
+                let all = output.floats()
+                for item in 0..<count {
+                    let normalized = Self.normalized(Array(all[item * values..<(item + 1) * values]))
+                    result[start + item] = normalized.allSatisfy(\.isFinite) ? normalized : nil
+                }
+            })
+        }
+        return result
+    }
+
+    /// Item `item` of an NCHW float input: the crop's BGR pixels as RGB planes, (x − mean) · scale.
+    private func pack(_ buffer: UnsafeMutableBufferPointer<Float>, item: Int, from crop: Image) {
+        let size = profile.template.size, plane = size * size, base = item * 3 * plane
+        for y in 0..<size {
+            let row = crop.baseAddress.advanced(by: y * crop.stride).assumingMemoryBound(to: UInt8.self)
+            for x in 0..<size {
+                for c in 0..<3 {   // BGR → RGB planes
+                    buffer[base + c * plane + y * size + x] = (Float(row[x * 3 + 2 - c]) - profile.mean) * profile.scale
                 }
             }
         }
-        let out = try session.run([inputName: input], outputs: [outputName])
-        guard let vector = out[outputName]?.floats(), !vector.isEmpty else { throw VisageError.runtime("embedding model returned nothing") }
-        let normalized = Self.normalized(vector)
-        guard normalized.allSatisfy(\.isFinite) else {
-            throw VisageError.invalidModel(path: session.modelPath, reason: "it computed non-finite numbers (NaN or infinity) for a face; the file is probably corrupt")
-        }
-        return normalized
     }
 
     public static func normalized(_ v: [Float]) -> [Float] {

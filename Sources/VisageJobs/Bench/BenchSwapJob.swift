@@ -34,6 +34,12 @@ public struct BenchSwapJob: Codable, Sendable {
     public var enhanceBlend = EnhancerSetup.defaultBlend
     public var enhanceEvery = EnhancerSetup.defaultEvery
     public var enhanceMotion = EnhancerSetup.defaultMotion
+    /// The swap model converted to float16 (ModelOptimizationRequest float16 `.always`).
+    public var fp16 = false
+    /// Bound, reused buffers (IO binding); false: fresh tensors every run, and no CUDA graph.
+    public var ioBinding = true
+    /// CUDA graphs where the plan is CUDA and shapes are static.
+    public var cudaGraph = true
 
     public init() {}
 
@@ -61,6 +67,10 @@ public struct BenchSwapJob: Codable, Sendable {
         try EnhancerSetup.checkRanges(blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion)
         try enhancerSetup?.validateOptions()
         try enhancerSetup?.validateFiles()
+        var context = context
+        context.session.ioBinding = ioBinding
+        context.session.cuda.cudaGraph = cudaGraph
+        context.session.tensorRT.cudaGraph = cudaGraph
         let pipeline = FacePipeline(context: context)
         let analyzer = try pipeline.analyzer(detector: DetectorFactory.defaultModel, detection: DetectionOptions(maxInputSide: detectorSide),
                                              options: AnalysisOptions(pose: false, detectEvery: detectEvery))
@@ -78,6 +88,7 @@ public struct BenchSwapJob: Codable, Sendable {
         job.colorCorrection = colorCorrection
         job.sharpen = sharpen
         job.manyFaces = true
+        if fp16 { job.swapModelFloat16 = .always }
         let once = StageTimes()
         let assignment = try once.measure("source") { try job.makeAssignment(analyzer: analyzer, pipeline: pipeline, context: context) }
         let temporal = try enhancerSetup?.temporal(context: context)
@@ -88,17 +99,20 @@ public struct BenchSwapJob: Codable, Sendable {
         var stages: [String: [Double]] = [:]
         var order: [String] = []
         var swappedFaces = 0
+        var allocations: [Double] = []
         let times = StageTimes()
         for i in 0..<(warmup + runs) {
             try context.cancellation.check()
             let work = frame.copy()
             times.reset()
+            let allocationsBefore = AllocationCounter.calls
             var timings = AnalysisTimings()
             let found = try analyzer.analyzeNext(work, timings: &timings).faces
             times.add("detect_track", timings.detect)
             times.add("landmarks", timings.landmarks)
             let swapped = try assignment.swapFaces(found, in: work, times: times)
             swappedFaces = swapped.count
+            if i >= warmup, let before = allocationsBefore, let after = AllocationCounter.calls { allocations.append(Double(after - before)) }
             if let temporal {
                 // Its own stage names: the swap's paste_back and blend are other stages.
                 enhanceTimes.reset()
@@ -128,7 +142,9 @@ public struct BenchSwapJob: Codable, Sendable {
                                    var summary = EnhancementSummary(model: t.engine.profile.modelID)
                                    summary.take(t.statistics)
                                    return summary
-                               })
+                               },
+                               allocationsPerFrame: allocations.isEmpty ? nil : Stats.r(allocations.reduce(0, +) / Double(allocations.count)),
+                               fp16: fp16, ioBinding: ioBinding, cudaGraph: cudaGraph)
     }
 }
 
@@ -153,11 +169,18 @@ public struct BenchSwapResult: Codable, Sendable {
     public var cpu = Platform.cpuModel
     /// The enhancer's network runs and cache use over warm-up and timed frames (nil: no enhancer).
     public var enhancement: EnhancementSummary?
+    /// Heap allocations per frame (detect/track, landmarks, swap; not the encoder hand-off), mean over the
+    /// timed frames; nil unless scripts/malloc-count's interposer is preloaded.
+    public var allocationsPerFrame: Double?
+    public var fp16 = false
+    public var ioBinding = true
+    public var cudaGraph = true
 
     enum CodingKeys: String, CodingKey {
         case benchmark, swapper, frame, faces, runs, order, fps, accelerator, cpu, enhancement
         case swappedFaces = "swapped_faces", detectEvery = "detect_every", medianMs = "median_ms", meanMs = "mean_ms"
         case outsideSwapModelMeanMs = "outside_swap_model_mean_ms", pasteMaskColourMedianMs = "paste_mask_colour_median_ms"
-        case sourceOnceMs = "source_once_ms"
+        case sourceOnceMs = "source_once_ms", allocationsPerFrame = "allocations_per_frame", fp16
+        case ioBinding = "io_binding", cudaGraph = "cuda_graph"
     }
 }

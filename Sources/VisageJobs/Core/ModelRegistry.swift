@@ -39,6 +39,7 @@ public final class ModelRegistry: @unchecked Sendable {
     /// The part of a key that says how a session was built.
     public static func sessionKey(_ config: SessionConfig) -> String {
         "\(config.accelerator.rawValue)/t\(config.intraOpThreads)/i\(config.interOpThreads)"
+            + "/io\(config.ioBinding ? 1 : 0)/g\(config.cuda.cudaGraph ? 1 : 0)/f16-\(config.modelOptimization.float16.rawValue)/b\(config.maxBatch ?? 0)"
     }
 }
 

@@ -52,6 +52,9 @@ public struct SwapJob: VisageJob {
     public var swapper = Swapper.landmark
     /// inswapper: model paths instead of the installed inswapper-128 / arcface-w600k-r50.
     public var swapModel: String?
+    /// float16 use of the swap model alone (`visage bench swap --fp16`); nil: as the session config says.
+    /// Not part of the job's JSON.
+    public var swapModelFloat16: ModelOptimizationRequest.Float16Use?
     public var recognizerModel: String?
     /// A face enhancer run on the swapped faces after their paste-back, as Deep-Live-Cam does (nil: none,
     /// and the output is what it was before enhancers existed).
@@ -233,7 +236,11 @@ public struct SwapJob: VisageJob {
         let modelPath = try swapModel ?? context.store.path(for: "inswapper-128")
         let arcfacePath = try recognizerModel ?? context.store.path(for: "arcface-w600k-r50")
         for path in [swapModel, recognizerModel].compactMap({ $0 }) { try ImageIO.checkReadableFile(path) }
-        let model = try context.models.shared("inswapper/\(modelPath)/\(session)") { try INSwapper(modelPath: modelPath, config: context.session) }
+        var swapConfig = context.session
+        if let precision = swapModelFloat16 { swapConfig.modelOptimization.float16 = precision }
+        let model = try context.models.shared("inswapper/\(modelPath)/\(ModelRegistry.sessionKey(swapConfig))") {
+            try INSwapper(modelPath: modelPath, config: swapConfig)
+        }
         let arcface = try context.models.shared("arcface/\(arcfacePath)/\(session)") {
             try FaceEmbedder(profile: .arcface, modelPath: arcfacePath, config: context.session, derivedModels: context.store.derivedDirectory)
         }
