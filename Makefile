@@ -18,6 +18,8 @@ setup:
 build: setup
 	$(SWIFT) build -c release --product visage
 
+# The test build also sets up what the test suite needs (Slurm and munge for the batch test).
+build-debug: SETUP_FLAGS += --test
 build-debug: setup
 	$(SWIFT) build --build-tests
 

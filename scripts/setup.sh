@@ -2,7 +2,10 @@
 # Installs everything Visage needs to build and run, idempotently:
 #   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl),
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
-# Usage: scripts/setup.sh [--gpu]     (--gpu takes the onnxruntime-gpu wheel: CUDA/TensorRT providers)
+# Usage: scripts/setup.sh [--gpu] [--test]
+#   --gpu   takes the onnxruntime-gpu wheel (CUDA/TensorRT providers)
+#   --test  also the Debian packages the test suite needs (`make test` passes it): slurm-wlm and munge for the
+#           real Slurm test of `visage batch`, python3-yaml and python3-jsonschema for its Kubernetes Job check
 # Fast when already set up: every step checks before it acts.
 set -euo pipefail
 
@@ -13,11 +16,13 @@ ORT_HEADER_SUITE="trixie"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 FLAVOUR="cpu"
+TEST_PACKAGES=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) FLAVOUR="gpu" ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
-    *) echo "setup: unknown option '$arg' (try --gpu)" >&2; exit 2 ;;
+    --test) TEST_PACKAGES=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (try --gpu or --test)" >&2; exit 2 ;;
   esac
 done
 
@@ -30,6 +35,9 @@ mkdir -p "$DEPS/include" "$DEPS/lib"
 # ---------------------------------------------------------------- system packages
 install_system_packages_debian() {
   local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils)
+  # The test suite's own needs: a one-node Slurm cluster (started and stopped by the test itself, never as a
+  # service) and a YAML + JSON-schema reader for the generated Kubernetes Job.
+  [ "$TEST_PACKAGES" = 1 ] && wanted+=(slurm-wlm munge python3-yaml python3-jsonschema)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,7 +9,7 @@ struct Visage: ParsableCommand {
         commandName: "visage",
         abstract: "Real-time face processing: detection, analysis, swap, enhancement, action units.",
         version: VisageVersion.string,
-        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, AU.self, Live.self, Doctor.self, Bench.self, Models.self]
+        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, AU.self, Batch.self, Live.self, Doctor.self, Bench.self, Models.self]
     )
 }
 
