@@ -82,7 +82,7 @@ struct BatchRunArguments: ParsableArguments {
         }
         if summary.interrupted { throw VisageError.interrupted }
         if summary.failedTotal > 0 {
-            throw PartialFailure(failures: summary.failures.map { InputFailure(input: "line \($0.line) (\($0.output))", error: $0.error) },
+            throw PartialFailure(failures: summary.failures.map { InputFailure(input: $0.output == "line \($0.line)" ? $0.output : "line \($0.line) (\($0.output))", error: $0.error) },
                                  total: summary.items)
         }
     }
@@ -227,7 +227,10 @@ struct BatchStatus: ParsableCommand {
         }
         if !r.failures.isEmpty {
             lines.append("failed (fix, then rerun with --retry-failed):")
-            for f in r.failures { lines.append("  \(f.line.map { "line \($0) " } ?? "")\(f.output): \(f.error ?? "failed")") }
+            for f in r.failures {
+                let name = f.line.map { "line \($0)" == f.output ? f.output : "line \($0) (\(f.output))" } ?? f.output
+                lines.append("  \(name): \(f.error ?? "failed")")
+            }
         }
         return lines.joined(separator: "\n")
     }

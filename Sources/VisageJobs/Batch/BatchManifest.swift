@@ -59,8 +59,8 @@ public struct BatchManifest: Sendable {
         public let line: Int
         /// The item, or why the line is not one.
         public let item: Result<BatchItem, BatchLineError>
-        /// The item's first output as written in the line (resolved against the manifest's folder), when the
-        /// line has one: the item's identity in status files.
+        /// The item's first output (resolved against the manifest's folder): its identity in status files. nil
+        /// when the line has none, or when an earlier line has the same output (the line then fails).
         public let output: String?
     }
 
@@ -85,12 +85,22 @@ public struct BatchManifest: Sendable {
         self.path = path
         let folder = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
         var entries: [Entry] = []
+        var owners: [String: Int] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
-            let parsed = Self.decode(line)
-            let output = (try? parsed.get()).flatMap { $0.job.resolvingPaths(against: folder).batchOutputs.first }
+            var parsed = Self.decode(line)
+            var output = (try? parsed.get()).flatMap { $0.job.resolvingPaths(against: folder).batchOutputs.first }
                 ?? Self.rawOutput(line).map { $0.hasPrefix("/") ? $0 : folder.appendingPathComponent($0).standardizedFileURL.path }
+            if let name = output {
+                // A second line with the same output would overwrite the first one's: it fails, under its line number.
+                if let first = owners[name] {
+                    parsed = .failure(BatchLineError("line \(first) writes the same output (\(name)); give each item its own output"))
+                    output = nil
+                } else {
+                    owners[name] = n + 1
+                }
+            }
             entries.append(Entry(index: entries.count, line: n + 1, item: parsed, output: output))
         }
         self.entries = entries

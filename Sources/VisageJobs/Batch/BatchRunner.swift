@@ -124,10 +124,9 @@ public final class BatchRunner: Sendable {
         let mine = entries
 
         // Decide every entry's fate first, so the start event says how many will run.
-        let owner = Self.firstOwners(manifest.entries)
         var fates: [Fate] = []
         for entry in mine {
-            fates.append(fate(of: entry, owner: owner, failedBefore: failedBefore, hashes: hashes, log: log))
+            fates.append(fate(of: entry, failedBefore: failedBefore, hashes: hashes, log: log))
         }
         let toRun = fates.enumerated().compactMap { k, f -> (BatchManifest.Entry, BatchItem, any BatchItemJob)? in
             if case .run(let item, let resolved) = f { return (mine[k], item, resolved) }
@@ -171,7 +170,7 @@ public final class BatchRunner: Sendable {
             }
         }
         if summary.skipped > 0 { log.info("\(summary.skipped) of \(mine.count) items finished earlier (outputs and .done records match): skipped") }
-        if summary.failedEarlier > 0 { log.info("\(summary.failedEarlier) items failed in an earlier attempt and are not run again (retry-failed reruns them)") }
+        if summary.failedEarlier > 0 { log.info("\(summary.failedEarlier) item\(summary.failedEarlier == 1 ? "" : "s") failed in an earlier attempt and \(summary.failedEarlier == 1 ? "is" : "are") not run again (retry-failed reruns them)") }
         log.info("batch \(options.shard == .whole ? "" : "shard \(options.shard) ")of \(manifest.path): \(toRun.count) of \(mine.count) items to run, \(plan)")
 
         let clock = ContinuousClock.now
@@ -283,16 +282,13 @@ public final class BatchRunner: Sendable {
         report(false)
     }
 
-    private func fate(of entry: BatchManifest.Entry, owner: [String: Int], failedBefore: [String: String], hashes: FileHashCache,
+    private func fate(of entry: BatchManifest.Entry, failedBefore: [String: String], hashes: FileHashCache,
                       log: Logger) -> Fate {
         let output = Self.identity(entry)
         switch entry.item {
         case .failure(let error):
-            return .fail("line \(entry.line): \(error.description)")
+            return .fail(error.description)
         case .success(let item):
-            if let first = owner[output], first != entry.line {
-                return .fail("line \(entry.line) writes the same output as line \(first) (\(output)); give each item its own output")
-            }
             let resolved = item.job.resolvingPaths(against: manifest.folder)
             let stale = BatchDoneRecord.staleReason(item: item, resolved: resolved, hashes: hashes)
             if stale == nil { return .skip(reason: "done") }
@@ -305,13 +301,6 @@ public final class BatchRunner: Sendable {
             if let stale, stale != "no .done record" { log.info("\(output): runs again: \(stale)") }
             return .run(item, resolved)
         }
-    }
-
-    /// Which line first writes each output (a later line with the same output fails instead of overwriting it).
-    private static func firstOwners(_ entries: [BatchManifest.Entry]) -> [String: Int] {
-        var owner: [String: Int] = [:]
-        for entry in entries where owner[identity(entry)] == nil { owner[identity(entry)] = entry.line }
-        return owner
     }
 
     /// An item's name in status files: its output, or its line when it has none.
