@@ -89,9 +89,10 @@ final class FileHashCache: Sendable {
         return hash
     }
 
-    /// Size and modification time of a regular file (nil when missing or a folder).
+    /// Size and modification time of a regular file, through links (nil when missing or a folder).
     static func stat(_ path: String) -> (size: Int64, modified: Double)? {
-        guard let a = try? FileManager.default.attributesOfItem(atPath: path), (a[.type] as? FileAttributeType) == .typeRegular,
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let a = try? FileManager.default.attributesOfItem(atPath: target), (a[.type] as? FileAttributeType) == .typeRegular,
               let size = (a[.size] as? NSNumber)?.int64Value, let date = a[.modificationDate] as? Date else { return nil }
         return (size, date.timeIntervalSince1970)
     }
