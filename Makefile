@@ -8,7 +8,7 @@ DEBUG_BIN   := .build/debug/visage
 SAMPLE      ?= Samples/obama.jpg
 OUT         ?= out
 
-.PHONY: all setup build build-debug run test bench doctor clean
+.PHONY: all setup build build-debug run test bench doctor clean bundle test-bundle clean-bundle
 
 all: build
 
@@ -51,6 +51,18 @@ bench: build
 
 doctor: build
 	$(RELEASE_BIN) doctor
+
+## bundle: dist/visage-linux-<arch>.tar.xz, runs on a bare glibc >= 2.36 Linux without Swift/OpenCV/FFmpeg (docs/BUNDLE.md)
+bundle:
+	@scripts/setup.sh --bundle $(SETUP_FLAGS)
+	scripts/build-bundle.sh
+
+## test-bundle: run the bundle inside a bare Debian 12 chroot (root; slow the first time; not part of `make test`)
+test-bundle: bundle
+	scripts/test-bundle.sh
+
+clean-bundle:
+	rm -rf dist .build-bundle
 
 clean:
 	rm -rf .build $(OUT)

@@ -7,6 +7,32 @@ let depsInclude = "../../.deps/include"
 
 let openCVLibraries = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio", "opencv_photo", "opencv_calib3d"]
 
+// `make bundle` (docs/BUNDLE.md) names the prefix of a minimal static OpenCV built from source
+// (scripts/build-opencv-static.sh); the portable binary then carries OpenCV and its codecs inside
+// instead of linking the system's libopencv-dev and its dozens of shared libraries. Unset, as for
+// `make run` and `make test`, nothing changes.
+let openCVStaticPrefix = Context.environment["VISAGE_OPENCV_STATIC"].flatMap { $0.isEmpty ? nil : $0 }
+
+/// The static archives in link order (users before what they use), inside one linker group so the
+/// order cannot break the link: the modules Visage calls, the modules calib3d needs, the codecs.
+func staticOpenCVArchives(prefix: String) -> [String] {
+    let modules = ["calib3d", "features2d", "flann", "photo", "videoio", "imgcodecs", "imgproc", "core"]
+        .map { "\(prefix)/lib/libopencv_\($0).a" }
+    let codecs = ["liblibwebp", "liblibtiff", "liblibpng", "liblibjpeg-turbo", "libzlib"]
+        .map { "\(prefix)/lib/opencv4/3rdparty/\($0).a" }
+    return modules + codecs
+}
+
+let openCVHeaderSettings: [CXXSetting] = openCVStaticPrefix.map { prefix in [.unsafeFlags(["-I\(prefix)/include/opencv4"])] }
+    ?? [.headerSearchPath(depsInclude + "/opencv4")]
+
+let openCVLinkerSettings: [LinkerSetting] = openCVStaticPrefix.map { prefix in
+    [.unsafeFlags((["--start-group"] + staticOpenCVArchives(prefix: prefix) + ["--end-group"]).flatMap { ["-Xlinker", $0] },
+                  .when(platforms: [.linux]))]   // GNU ld's group; the bundle is a Linux build
+} ?? openCVLibraries.map { .linkedLibrary($0) } + [
+    .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
+]
+
 let package = Package(
     name: "Visage",
     platforms: [.macOS(.v14)],
@@ -20,6 +46,7 @@ let package = Package(
         .library(name: "VisageAU", targets: ["VisageAU"]),
         .library(name: "VisageCLNF", targets: ["VisageCLNF"]),
         .library(name: "VisageLive", targets: ["VisageLive"]),
+        .library(name: "VisageEnhance", targets: ["VisageEnhance"]),
         .library(name: "VisageJobs", targets: ["VisageJobs"]),
         .library(name: "VisageServer", targets: ["VisageServer"]),
     ],
@@ -38,13 +65,10 @@ let package = Package(
         ),
         .target(
             name: "CVisageOpenCV",
-            cxxSettings: [
-                .headerSearchPath(depsInclude),
-                .headerSearchPath(depsInclude + "/opencv4"),
-            ],
-            linkerSettings: openCVLibraries.map { .linkedLibrary($0) } + [
-                .unsafeFlags(["-L/opt/homebrew/lib", "-L/usr/local/lib"], .when(platforms: [.macOS])),
-            ]
+            // The region warp computes OpenCV's fixed-point maps per pixel in the shim; unoptimised it
+            // would dominate paste-back timings in the debug test suite.
+            cxxSettings: [.headerSearchPath(depsInclude), .unsafeFlags(["-O2"], .when(configuration: .debug))] + openCVHeaderSettings,
+            linkerSettings: openCVLinkerSettings
         ),
         .target(
             name: "CVisageKernels",
@@ -77,6 +101,13 @@ let package = Package(
             name: "VisageSwap",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "VisageEnhance",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace"],
+            // Per-pixel tensor packing and paste-back blending: unoptimised they would dominate the
+            // debug test suite and make its timing prints meaningless.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "VisageAU",
@@ -120,7 +151,7 @@ let package = Package(
         .testTarget(name: "VisageCoreTests", dependencies: ["VisageCore"]),
         .testTarget(name: "VisageMediaTests", dependencies: ["VisageMedia"]),
         .testTarget(name: "VisageRuntimeTests", dependencies: [
-            "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "VisageRuntime", "VisageMedia", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "VisageFaceTests", dependencies: [
             "VisageFace", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -128,6 +159,9 @@ let package = Package(
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
+        .testTarget(name: "VisageEnhanceTests", dependencies: [
+            "VisageEnhance", "VisageFace", "VisageMedia", "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
         .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),

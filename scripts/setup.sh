@@ -2,10 +2,11 @@
 # Installs everything Visage needs to build and run, idempotently:
 #   system packages (OpenCV 4 dev files, ffmpeg, pkg-config, curl),
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
-# Usage: scripts/setup.sh [--gpu] [--test]
-#   --gpu   takes the onnxruntime-gpu wheel (CUDA/TensorRT providers)
-#   --test  also the Debian packages the test suite needs (`make test` passes it): slurm-wlm and munge for the
-#           real Slurm test of `visage batch`, python3-yaml and python3-jsonschema for its Kubernetes Job check
+# Usage: scripts/setup.sh [--gpu] [--bundle] [--test]
+#   --gpu     takes the onnxruntime-gpu wheel: CUDA/TensorRT providers
+#   --bundle  also installs the tools `make bundle` needs (cmake, ninja, debootstrap; see docs/BUNDLE.md)
+#   --test    also the Debian packages the test suite needs (`make test` passes it): slurm-wlm and munge for the
+#             real Slurm test of `visage batch`, python3-yaml and python3-jsonschema for its Kubernetes Job check
 # Fast when already set up: every step checks before it acts.
 set -euo pipefail
 
@@ -16,13 +17,15 @@ ORT_HEADER_SUITE="trixie"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 FLAVOUR="cpu"
+BUNDLE_TOOLS=0
 TEST_PACKAGES=0
 for arg in "$@"; do
   case "$arg" in
     --gpu) FLAVOUR="gpu" ;;
+    --bundle) BUNDLE_TOOLS=1 ;;
     --test) TEST_PACKAGES=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "setup: unknown option '$arg' (try --gpu or --test)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (try --gpu, --bundle or --test)" >&2; exit 2 ;;
   esac
 done
 
@@ -35,6 +38,8 @@ mkdir -p "$DEPS/include" "$DEPS/lib"
 # ---------------------------------------------------------------- system packages
 install_system_packages_debian() {
   local wanted=(libopencv-dev ffmpeg pkg-config curl ca-certificates python3 xz-utils)
+  # Building the portable bundle: a static OpenCV (cmake + ninja) and a bare Debian chroot to test it in.
+  [ "$BUNDLE_TOOLS" = 1 ] && wanted+=(cmake ninja-build debootstrap debian-archive-keyring)
   # The test suite's own needs: a one-node Slurm cluster (started and stopped by the test itself, never as a
   # service) and a YAML + JSON-schema reader for the generated Kubernetes Job.
   [ "$TEST_PACKAGES" = 1 ] && wanted+=(slurm-wlm munge python3-yaml python3-jsonschema)
@@ -169,7 +174,9 @@ case "$(uname -s)" in
   Linux)
     command -v dpkg-query >/dev/null || die "this script knows Debian/Ubuntu (apt); install OpenCV 4 dev files, ffmpeg and pkg-config yourself, then run it again"
     install_system_packages_debian ;;
-  Darwin) install_system_packages_macos ;;
+  Darwin)
+    [ "$BUNDLE_TOOLS" = 1 ] && die "--bundle builds a Linux bundle; run it on Debian/Ubuntu"
+    install_system_packages_macos ;;
   *) die "unsupported OS $(uname -s)" ;;
 esac
 command -v swift >/dev/null || die "Swift 6 toolchain not found on PATH (https://swift.org/install)"

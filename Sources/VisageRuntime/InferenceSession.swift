@@ -20,11 +20,15 @@ public struct SessionConfig: Sendable {
     /// those cores (measured on 2 cores: a detector run right after another model's run takes
     /// 59 ms spinning vs 40 ms without, see shared/reference/deep-live-cam.md).
     public var allowSpinning: Bool
+    /// Graph rewrites (and float16) applied to the model for the accelerator it runs on, cached on
+    /// disk (ModelOptimizer). On the CPU provider nothing is rewritten unless asked.
+    public var modelOptimization: ModelOptimizationRequest
 
     public init(accelerator: Accelerator = .auto, intraOpThreads: Int = 0, interOpThreads: Int = 0,
                 optimization: Optimization = .all, cuda: CUDAOptions = CUDAOptions(), tensorRTCacheDirectory: String? = nil,
-                allowSpinning: Bool = false) {
+                allowSpinning: Bool = false, modelOptimization: ModelOptimizationRequest = ModelOptimizationRequest()) {
         self.allowSpinning = allowSpinning
+        self.modelOptimization = modelOptimization
         self.accelerator = accelerator
         self.intraOpThreads = intraOpThreads
         self.interOpThreads = interOpThreads
@@ -56,6 +60,9 @@ public final class InferenceSession: @unchecked Sendable {
     public let outputs: [TensorInfo]
     /// The accelerators this session really runs on, best first.
     public let plan: AcceleratorPlan
+    /// What ModelOptimizer did for this session's plan (nil when the plan calls for no rewrite); its
+    /// `path` is the file loaded, `modelPath` itself when no rewrite changed anything.
+    public let optimizedModel: OptimizedModel?
     private let library: ORTLibrary
     private let session: OpaquePointer
     private static let logger = VisageLog.logger("runtime")
@@ -76,16 +83,20 @@ public final class InferenceSession: @unchecked Sendable {
         var plan = AcceleratorPlan.resolve(requested: config.accelerator, available: library.availableProviders)
         if let fallback = plan.fallback { DecisionLog.once(Self.logger, fallback, level: .warning) }
 
+        var optimized = Self.optimizedCopy(of: modelPath, plan: plan, request: config.modelOptimization)
         var created: OpaquePointer?
         do {
-            created = try Self.createSession(library: library, path: modelPath, config: config, accelerators: plan.chosen)
+            created = try Self.createSession(library: library, path: optimized?.path ?? modelPath, config: config, accelerators: plan.chosen)
         } catch let error as VisageError where plan.chosen != [.cpu] {
             if case .invalidModel = error { throw error }
-            // The provider exists in the build but cannot start here (driver, CUDA libraries, device): run on CPU.
+            // The provider exists in the build but cannot start here (driver, CUDA libraries, device): run on CPU,
+            // with the model's own file (its rewrites were chosen for the provider that failed).
             DecisionLog.once(Self.logger, "\(plan.chosen[0].rawValue) failed to initialise (\(error)); falling back to CPU", level: .warning)
             plan = AcceleratorPlan(requested: plan.requested, chosen: [.cpu], reason: "fallback after \(plan.chosen[0].rawValue) failed", fallback: "\(error)")
-            created = try Self.createSession(library: library, path: modelPath, config: config, accelerators: [.cpu])
+            optimized = Self.optimizedCopy(of: modelPath, plan: plan, request: config.modelOptimization)
+            created = try Self.createSession(library: library, path: optimized?.path ?? modelPath, config: config, accelerators: [.cpu])
         }
+        self.optimizedModel = optimized
         self.session = created!
         self.plan = plan
         self.inputs = try Self.describe(library: library, session: created!, inputs: true)
@@ -94,6 +105,20 @@ public final class InferenceSession: @unchecked Sendable {
     }
 
     deinit { library.api.ReleaseSession(session) }
+
+    /// The cached rewritten copy the plan calls for (ModelOptimizer.automaticOptions), or nil to load
+    /// the file as it is. A rewrite that fails is logged and the original file is used.
+    private static func optimizedCopy(of modelPath: String, plan: AcceleratorPlan, request: ModelOptimizationRequest) -> OptimizedModel? {
+        guard let options = ModelOptimizer.automaticOptions(for: plan, request: request) else { return nil }
+        do {
+            let optimized = try ModelOptimizer.optimize(modelPath: modelPath, options: options, cacheDirectory: request.cacheDirectory)
+            DecisionLog.once(logger, "\(optimized.summary) for \(plan.summary)", level: optimized.path == modelPath ? .debug : .info)
+            return optimized
+        } catch {
+            DecisionLog.once(logger, "loading \(modelPath) as it is: rewriting it for \(plan.summary) failed (\(error))", level: .warning)
+            return nil
+        }
+    }
 
     private static func createSession(library: ORTLibrary, path: String, config: SessionConfig, accelerators: [Accelerator]) throws -> OpaquePointer {
         let api = library.api

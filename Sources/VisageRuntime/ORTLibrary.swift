@@ -1,6 +1,7 @@
 // Finds and opens the ONNX Runtime shared library at run time (no link-time dependency), and
 // owns the process-wide OrtEnv. Search order: $VISAGE_ORT_LIBRARY, next to the executable,
-// the repository's .deps/lib (walking up from the executable and the working directory), the system.
+// ../lib beside the executable's folder (the portable bundle's layout, docs/BUNDLE.md), the
+// repository's .deps/lib (walking up from the executable and the working directory), the system.
 import CONNXRuntime
 import Foundation
 import Logging
@@ -43,13 +44,21 @@ public final class ORTLibrary: @unchecked Sendable {
 
     /// The places we look, in order, with where each came from.
     public static func candidatePaths() -> [(path: String, origin: String)] {
+        candidatePaths(environment: ProcessInfo.processInfo.environment,
+                       executableDirectory: URL(fileURLWithPath: Platform.executablePath).deletingLastPathComponent(),
+                       workingDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+    }
+
+    static func candidatePaths(environment env: [String: String], executableDirectory exeDir: URL,
+                               workingDirectory: URL) -> [(path: String, origin: String)] {
         var out: [(String, String)] = []
-        let env = ProcessInfo.processInfo.environment
         if let explicit = env["VISAGE_ORT_LIBRARY"], !explicit.isEmpty { return [(explicit, "VISAGE_ORT_LIBRARY")] }
-        let exeDir = URL(fileURLWithPath: Platform.executablePath).deletingLastPathComponent()
         out.append((exeDir.appendingPathComponent(fileName).path, "next to the executable"))
+        // The bundle keeps the executable in bin/ and the libraries it loads in lib/.
+        let bundleLib = exeDir.deletingLastPathComponent().appendingPathComponent("lib/\(fileName)").standardizedFileURL.path
+        out.append((bundleLib, "bundle lib/"))
         var seen = Set<String>()
-        for start in [exeDir, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
+        for start in [exeDir, workingDirectory] {
             var dir = start.standardizedFileURL
             for _ in 0..<8 {
                 let candidate = dir.appendingPathComponent(".deps/lib/\(fileName)").path

@@ -7,7 +7,7 @@ import VisageRuntime
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, install, verify and locate models.",
-        subcommands: [List.self, Install.self, Verify.self, Path.self])
+        subcommands: [List.self, Install.self, Verify.self, Path.self, ModelsOptimize.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Models Visage knows, and which are installed.")

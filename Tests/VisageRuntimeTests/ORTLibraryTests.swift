@@ -31,3 +31,25 @@ import VisageCore
         #expect(Float16Bits.fromFloat(1e6) == 0x7C00)
     }
 }
+
+@Suite struct ORTLibrarySearchOrderTests {
+    private let bundleBin = URL(fileURLWithPath: "/opt/visage-linux-x86_64/bin", isDirectory: true)
+    private let elsewhere = URL(fileURLWithPath: "/nonexistent-visage-cwd", isDirectory: true)
+
+    @Test func theBundlesLibFolderComesRightAfterTheExecutablesOwn() {
+        let candidates = ORTLibrary.candidatePaths(environment: [:], executableDirectory: bundleBin, workingDirectory: elsewhere)
+        #expect(candidates.count >= 3)
+        #expect(candidates[0].path == "/opt/visage-linux-x86_64/bin/\(ORTLibrary.fileName)")
+        #expect(candidates[1].path == "/opt/visage-linux-x86_64/lib/\(ORTLibrary.fileName)")
+        #expect(candidates[1].origin == "bundle lib/")
+        #expect(candidates.last?.origin == "system")
+    }
+
+    @Test func anExplicitLibraryIsTheOnlyCandidate() {
+        // The GPU box: the CUDA build beside the bundle wins over the bundle's CPU library.
+        let candidates = ORTLibrary.candidatePaths(environment: ["VISAGE_ORT_LIBRARY": "/gpu/onnxruntime/libonnxruntime.so"],
+                                                   executableDirectory: bundleBin, workingDirectory: elsewhere)
+        #expect(candidates.map(\.path) == ["/gpu/onnxruntime/libonnxruntime.so"])
+        #expect(candidates.map(\.origin) == ["VISAGE_ORT_LIBRARY"])
+    }
+}
