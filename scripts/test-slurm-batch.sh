@@ -21,7 +21,8 @@ WORK="$(cd "$WORK" && pwd)"
 MEDIA="${VISAGE_SHARED:-$ROOT/../shared}/media/video"
 CLUSTER="$WORK/cluster"
 say() { printf 'test-slurm-batch: %s\n' "$*" >&2; }
-fail() { say "FAILED: $*"; exit 1; }
+FAILURE=""
+fail() { FAILURE="$*"; say "FAILED: $*"; exit 1; }
 
 cleanup() {
   local status=$?
@@ -30,6 +31,7 @@ cleanup() {
   if [ $status -ne 0 ]; then
     say "work files kept in $WORK"
     for log in "$WORK"/batch-au.run/slurm/*.log; do [ -f "$log" ] && { say "--- $log"; tail -n 15 "$log" >&2; }; done
+    [ -n "$FAILURE" ] && say "FAILED: $FAILURE"   # again, last: a caller that keeps the tail sees why
   fi
 }
 trap cleanup EXIT
@@ -120,7 +122,8 @@ done
 scancel "${JOB2}_1"
 wait_job "$JOB2"
 tail -n 1 "$STATUS" | grep -q '"interrupted":true' || fail "task 1's last event is not an interrupted stop: $(tail -n 1 "$STATUS")"
-done_before_kill=$(for out in $TASK1; do [ -f "$out.done" ] && echo "$out"; done | wc -l)
+done_before_kill=0
+for out in $TASK1; do if [ -f "$out.done" ]; then done_before_kill=$((done_before_kill + 1)); fi; done
 [ "$done_before_kill" -ge 1 ] && [ "$done_before_kill" -lt 3 ] || fail "expected 1 or 2 of task 1's items finished before scancel, found $done_before_kill"
 
 JOB3=$(submit)

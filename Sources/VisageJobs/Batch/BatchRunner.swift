@@ -266,7 +266,7 @@ public final class BatchRunner: Sendable {
             context.logger.info("\(output): done, \(outcome.frames) frames in \(String(format: "%.1f", seconds)) s")
             for warning in outcome.warnings { context.logger.warning("\(output): \(warning)") }
         } catch {
-            let stopped = context.cancellation.isCancelled && (error as? VisageError == .interrupted || error as? VisageError == .cancelled)
+            let stopped = Self.isStop(error, task: context.cancellation)
             event.status = stopped ? .interrupted : .failed
             event.seconds = JobJSON.round((ContinuousClock.now - started).seconds, 3)
             if !stopped {
@@ -301,6 +301,18 @@ public final class BatchRunner: Sendable {
             if let stale, stale != "no .done record" { log.info("\(output): runs again: \(stale)") }
             return .run(item, resolved)
         }
+    }
+
+    /// Whether an item ended because its task was stopped rather than because of the item: the task's token is
+    /// cancelled, whatever the error. A signal that stops a task (Ctrl-C, `scancel`, a pod's SIGTERM) reaches
+    /// its helper processes (ffmpeg) too, and the item may then end with the helper's death ("not a readable
+    /// video") a moment before the signal handler has cancelled the token; so an error is given `grace`
+    /// seconds to turn out to be a stop. Such an item stays pending (it runs again on resume) instead of
+    /// being recorded as failed.
+    static func isStop(_ error: Error, task: CancellationToken, grace: Double = 0.3) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
+        while !task.isCancelled && ContinuousClock.now < deadline { usleep(10_000) }
+        return task.isCancelled
     }
 
     /// An item's name in status files: its output, or its line when it has none.
