@@ -46,6 +46,11 @@ import VisageJobs
         let parallel = BatchPlan.choose(cores: 16, items: 100, parallel: 2)
         #expect(parallel.parallel == 2 && parallel.threadsPerItem == 8)
         #expect(BatchPlan.choose(cores: 16, items: 100, gpu: true).parallel == 2)
+        #expect(BatchPlan.choose(cores: 2, items: 1).threadsPerItem == 2, "a lone item gets every core")
+        let resumed = BatchPlan.choose(cores: 4, items: 9).fitted(toRun: 1)
+        #expect(resumed.parallel == 1 && resumed.threadsPerItem == 4, "a resumed task with one item left gives it the idle cores")
+        let asked = BatchPlan.choose(cores: 4, items: 9, parallel: 4, threads: 1).fitted(toRun: 2)
+        #expect(asked.parallel == 2 && asked.threadsPerItem == 1, "threads asked for stay as asked")
         #expect(BatchPlan.cores(requested: nil, environment: ["SLURM_CPUS_PER_TASK": "3"]).count == 3)
         #expect(BatchPlan.cores(requested: 5, environment: ["SLURM_CPUS_PER_TASK": "3"]).count == 5)
     }

@@ -17,11 +17,26 @@ public struct BatchPlan: Sendable, Equatable, Codable, CustomStringConvertible {
     public var threadsPerItem: Int
     /// Why, in a few words (logged and recorded in the status file).
     public var reason: String
+    /// Whether the threads were chosen here (not asked for): then a task with fewer items to run than the plan
+    /// has slots gives the idle slots' cores to the items that run (`fitted(toRun:)`).
+    public var threadsChosen: Bool
 
-    public init(parallel: Int, threadsPerItem: Int, reason: String) {
+    public init(parallel: Int, threadsPerItem: Int, reason: String, threadsChosen: Bool = false) {
         self.parallel = parallel
         self.threadsPerItem = threadsPerItem
         self.reason = reason
+        self.threadsChosen = threadsChosen
+    }
+
+    /// The plan for `count` items to run (a resumed task may have fewer than it was planned for): never more
+    /// slots than items, and with chosen threads the cores of the slots that would idle go to the others.
+    public func fitted(toRun count: Int) -> BatchPlan {
+        let slots = max(1, min(parallel, count))
+        guard slots < parallel else { return self }
+        guard threadsChosen else { return BatchPlan(parallel: slots, threadsPerItem: threadsPerItem, reason: reason, threadsChosen: false) }
+        let cores = parallel * threadsPerItem
+        return BatchPlan(parallel: slots, threadsPerItem: max(1, cores / slots),
+                         reason: "\(count) item\(count == 1 ? "" : "s") to run on \(cores) core\(cores == 1 ? "" : "s")", threadsChosen: true)
     }
 
     public static let parallelRange = 0...256
@@ -42,16 +57,19 @@ public struct BatchPlan: Sendable, Equatable, Codable, CustomStringConvertible {
         case let (p, t) where p > 0 && t > 0:
             return BatchPlan(parallel: min(p, most), threadsPerItem: t, reason: "as asked")
         case let (p, _) where p > 0:
-            return BatchPlan(parallel: min(p, most), threadsPerItem: max(1, cores / p), reason: "\(p) at once as asked; the \(cores) cores shared among them")
+            return BatchPlan(parallel: p, threadsPerItem: max(1, cores / p), reason: "\(p) at once as asked; the \(cores) cores shared among them",
+                             threadsChosen: true).fitted(toRun: most)
         case let (_, t) where t > 0:
             return BatchPlan(parallel: min(max(1, cores / t), most), threadsPerItem: t, reason: "\(t) threads each as asked; as many items as fill \(cores) cores")
         default:
             if gpu {
                 // Two items keep the GPU fed while the other decodes and runs its CPU stages.
-                return BatchPlan(parallel: min(2, most), threadsPerItem: max(1, cores / 2), reason: "models on the GPU: two items overlap its work with decoding")
+                return BatchPlan(parallel: 2, threadsPerItem: max(1, cores / 2), reason: "models on the GPU: two items overlap its work with decoding",
+                                 threadsChosen: true).fitted(toRun: most)
             }
-            return BatchPlan(parallel: min(cores, most), threadsPerItem: 1,
-                             reason: "\(cores) core\(cores == 1 ? "" : "s"): one single-threaded item per core is faster than one item with every thread")
+            return BatchPlan(parallel: cores, threadsPerItem: 1,
+                             reason: "\(cores) core\(cores == 1 ? "" : "s"): one single-threaded item per core is faster than one item with every thread",
+                             threadsChosen: true).fitted(toRun: most)
         }
     }
 

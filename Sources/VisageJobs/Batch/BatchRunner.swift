@@ -132,8 +132,7 @@ public final class BatchRunner: Sendable {
             if case .run(let item, let resolved) = f { return (mine[k], item, resolved) }
             return nil
         }
-        let plan = BatchPlan(parallel: max(1, min(options.plan.parallel, max(1, toRun.count))), threadsPerItem: options.plan.threadsPerItem,
-                             reason: options.plan.reason)
+        let plan = options.plan.fitted(toRun: toRun.count)
         var start = BatchEvent(event: .start)
         start.shard = options.shard.description
         start.host = ProcessInfo.processInfo.hostName
