@@ -6,10 +6,11 @@ import VisageRuntime
 /// intra-op threads and CLNF's part-model threads: `JobContext.session.intraOpThreads`, where 1 also
 /// fits CLNF's part models one after another).
 ///
-/// Measured on 2 cores (docs/BATCH.md, "Throughput"): the AU pipeline of one video is decode ∥ landmarks ∥
-/// AU features, and its landmark stage cannot use a second core well (CLNF's part models are small, ORT's
-/// threads wait on each other), so two videos with one thread each finish the 9 reference clips faster than
-/// one video at a time with every thread. Hence on a CPU: one thread per item, as many items as cores.
+/// Measured on 2 cores (docs/BATCH.md, "Throughput"; scripts/bench-batch.sh over the 9 reference clips): the AU
+/// pipeline of one video already overlaps decoding, landmarks and AU features on threads of its own, and two
+/// videos with one model thread each finished the clips faster than one video at a time with both threads.
+/// Hence on a CPU: one thread per item, as many items as cores; a task with fewer items than cores gives them
+/// the spare cores.
 public struct BatchPlan: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Items run at once.
     public var parallel: Int
