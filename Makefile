@@ -38,7 +38,7 @@ run: build
 	@# The HTTP server: start it on a free loopback port, call /health, stop it.
 	@scripts/serve-check.sh $(RELEASE_BIN)
 
-## test: set up (with the browser-test tools), build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
+## test: set up (with the test suite's tools: headless Chromium, Slurm + munge), build, run every test (integration tests need models: VISAGE_MODEL_MIRROR or network)
 test: SETUP_FLAGS += --test
 test: build-debug
 	@scripts/setup-twins.sh

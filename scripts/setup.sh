@@ -4,9 +4,10 @@
 #   ONNX Runtime (library + C header) into .deps/ unless the system already has both.
 # Usage: scripts/setup.sh [--gpu] [--bundle] [--test]
 #   --gpu     takes the onnxruntime-gpu wheel: CUDA/TensorRT providers
-#   --test    also installs what `make test` needs beyond building (headless Chromium + its WebDriver +
-#             python3-selenium for the web UI's browser tests)
 #   --bundle  also installs the tools `make bundle` needs (cmake, ninja, debootstrap; see docs/BUNDLE.md)
+#   --test    also the Debian packages the test suite needs (`make test` passes it): headless Chromium + its
+#             WebDriver + python3-selenium for the web UI's browser tests, slurm-wlm and munge for the real
+#             Slurm test of `visage batch`, python3-yaml and python3-jsonschema for its Kubernetes Job check
 # Fast when already set up: every step checks before it acts.
 set -euo pipefail
 
@@ -43,6 +44,9 @@ install_system_packages_debian() {
   [ "$BUNDLE_TOOLS" = 1 ] && wanted+=(cmake ninja-build debootstrap debian-archive-keyring)
   # The web UI's browser tests: headless Chromium driven through WebDriver from Python.
   [ "$TEST_TOOLS" = 1 ] && wanted+=(chromium chromium-driver python3-selenium)
+  # The test suite's own needs: a one-node Slurm cluster (started and stopped by the test itself, never as a
+  # service) and a YAML + JSON-schema reader for the generated Kubernetes Job.
+  [ "$TEST_TOOLS" = 1 ] && wanted+=(slurm-wlm munge python3-yaml python3-jsonschema)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,7 +9,7 @@ struct Visage: ParsableCommand {
         commandName: "visage",
         abstract: "Real-time face processing: detection, analysis, swap, enhancement, action units.",
         version: VisageVersion.string,
-        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, Enhance.self, AU.self, Live.self, Serve.self, Doctor.self, Diagnose.self, Bench.self, Models.self]
+        subcommands: [Detect.self, Analyze.self, Compare.self, Swap.self, Enhance.self, AU.self, Batch.self, Live.self, Serve.self, Doctor.self, Diagnose.self, Bench.self, Models.self]
     )
 }
 

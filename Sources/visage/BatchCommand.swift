@@ -1,0 +1,379 @@
+import ArgumentParser
+import Foundation
+import VisageCore
+import VisageJobs
+import VisageRuntime
+
+// `visage batch`: options → a manifest and a BatchRunner (VisageJobs/Batch) → printed summary. Everything
+// between (sharding, skipping, scheduling, status files, Slurm and Kubernetes files) is library code.
+
+struct Batch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Thousands of items on one machine or a cluster: a JSONL manifest, resumable items, Slurm arrays and Kubernetes Indexed Jobs.",
+        discussion: """
+        A manifest has one item per line: {"kind": "au", "input": "a.mp4", "output": "csv/a.csv", "landmarks": "pfld"} — kind
+        au, swap or analyze, and the command's options under their command-line names (paths relative to the manifest's
+        folder). `visage batch au|swap|analyze` write one from file patterns. Finished items (output + OUTPUT.done) are
+        skipped, a failing item is recorded and the rest go on, and the exit status is the number of failed items.
+        See docs/BATCH.md.
+        """,
+        subcommands: [BatchRun.self, BatchAU.self, BatchSwap.self, BatchAnalyze.self, BatchStatus.self, BatchMerge.self, BatchSlurm.self,
+                      BatchKubernetes.self],
+        defaultSubcommand: BatchRun.self)
+}
+
+/// How a task runs: where its status goes, which slice it is, how many items at once.
+struct BatchRunArguments: ParsableArguments {
+    @Option(help: "Run directory for the status files (default: MANIFEST without extension + .run, beside it).") var runDir: String?
+    @Option(parsing: .unconditional, help: "Items at once (0: one per core, each single-threaded; --threads sets threads per item).")
+    var parallel: Int = 0
+    @Option(parsing: .unconditional, help: "Cores this task may use (0: $SLURM_CPUS_PER_TASK, else the machine's).") var cores: Int = 0
+    @Option(help: "Run slice INDEX/COUNT of the manifest (item k belongs to slice k mod COUNT).") var shard: String?
+    @Option(parsing: .unconditional, help: "Slices the manifest is cut into; the index comes from --index, $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX.")
+    var tasks: Int?
+    @Option(parsing: .unconditional, help: "This task's slice, from 0 (with --tasks).") var index: Int?
+    @Flag(help: "Run only the items that failed before (after fixing what made them fail).") var retryFailed = false
+    @Flag(help: "Print the summary as JSON on stdout.") var json = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        try parseCheck {
+            try OptionRules.check("parallel", parallel, in: BatchPlan.parallelRange)
+            try OptionRules.check("cores", cores, in: 0...4096)
+            if let tasks { try OptionRules.check("tasks", tasks, in: BatchShard.countRange) }
+            if let shard { _ = try BatchShard(parsing: shard) }
+        }
+        if shard != nil && (tasks != nil || index != nil) { throw ValidationError("give --shard I/N, or --tasks N (with --index I), not both") }
+        if index != nil && tasks == nil { throw ValidationError("--index needs --tasks N") }
+    }
+
+    /// The slice: --shard, --index/--tasks, or the cluster's task index.
+    func resolveShard(logger: (String) -> Void) throws -> BatchShard {
+        if let shard { return try BatchShard(parsing: shard) }
+        if let index, let tasks { return try BatchShard(index: index, count: tasks) }
+        if let found = try BatchShard.fromEnvironment(ProcessInfo.processInfo.environment, tasks: tasks) {
+            logger("task \(found.shard) (index from $\(found.from.rawValue))")
+            return found.shard
+        }
+        if let tasks, tasks > 1 {
+            throw VisageError.invalidArgument("--tasks \(tasks) without a task index: add --index I, or run inside a Slurm array or a Kubernetes Indexed Job")
+        }
+        return .whole
+    }
+
+    /// Runs a manifest the command-line way: models installed first, a progress line, a summary, and the
+    /// exit status the number of failed items (130 when stopped).
+    func run(manifestPath: String) throws {
+        let manifest = try BatchManifest(contentsOf: manifestPath)
+        let context = try runtime.context()
+        let shard = try resolveShard { Output.note($0) }
+        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifestPath)
+        let mine = manifest.entries.filter { shard.contains($0.index) }.count
+        let cores = BatchPlan.cores(requested: cores, environment: ProcessInfo.processInfo.environment)
+        let plan = BatchPlan.choose(cores: cores.count, items: mine, parallel: parallel, threads: runtime.threads, gpu: Self.usesGPU(context))
+        let runner = BatchRunner(manifest: manifest, options: BatchRunOptions(shard: shard, plan: plan, retryFailed: retryFailed, runDirectory: runDirectory))
+        try CLIJob.prepare(runner.requiredModels, context: context)
+        Output.note("\(mine) item\(mine == 1 ? "" : "s") in \(shard == .whole ? manifestPath : "slice \(shard) of \(manifestPath)"); \(cores.count) cores (\(cores.source)); status in \(runDirectory.path)")
+        let summary = try runner.run(in: context, progress: BatchTerminalProgress.sink())
+        if json {
+            try Output.json(summary)
+        } else {
+            print(Self.text(summary))
+        }
+        if summary.interrupted { throw VisageError.interrupted }
+        if summary.failedTotal > 0 {
+            throw PartialFailure(failures: summary.failures.map { InputFailure(input: $0.output == "line \($0.line)" ? $0.output : "line \($0.line) (\($0.output))", error: $0.error) },
+                                 total: summary.items)
+        }
+    }
+
+    static func usesGPU(_ context: JobContext) -> Bool {
+        let available = (try? ORTLibrary.shared())?.availableProviders ?? []
+        return (AcceleratorPlan.resolve(requested: context.session.accelerator, available: available).chosen.first ?? .cpu) != .cpu
+    }
+
+    static func text(_ s: BatchSummary) -> String {
+        var parts = ["\(s.done) done", "\(s.skipped) skipped (done earlier)", "\(s.failed) failed"]
+        if s.failedEarlier > 0 { parts.append("\(s.failedEarlier) failed earlier (--retry-failed reruns them)") }
+        if s.notRun > 0 { parts.append("\(s.notRun) not run (stopped)") }
+        return "batch \(s.shard): \(s.items) items: " + parts.joined(separator: ", ")
+            + String(format: "; %d frames in %.1f s, %.1f fps; %@", s.frames, s.seconds, s.fps, s.plan.description)
+    }
+}
+
+struct BatchRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a manifest (or this task's slice of it).")
+
+    @Argument(help: "The JSONL manifest.") var manifest: String
+    @OptionGroup var options: BatchRunArguments
+
+    func run() throws { try options.run(manifestPath: manifest) }
+}
+
+/// Where a generated manifest goes, and whether to run it.
+struct BatchManifestArguments: ParsableArguments {
+    @Option(help: "Where to write the manifest (default: batch-KIND.jsonl here).") var manifest: String?
+    @Flag(help: "Write the manifest and stop (run it later, or on a cluster with `visage batch slurm|k8s`).") var manifestOnly = false
+
+    func path(kind: String) -> String { manifest ?? "batch-\(kind).jsonl" }
+    var folder: URL { URL(fileURLWithPath: manifest ?? "batch.jsonl").standardizedFileURL.deletingLastPathComponent() }
+    func relative(_ path: String) -> String { BatchManifestBuilder.manifestPath(path, manifestFolder: folder) }
+
+    /// Writes the manifest, then runs it unless told not to.
+    func finish(_ items: [BatchItem], kind: String, run: BatchRunArguments) throws {
+        let path = path(kind: kind)
+        try BatchManifest.write(items, to: path)
+        Output.note("wrote \(path): \(items.count) \(kind) item\(items.count == 1 ? "" : "s")")
+        if !manifestOnly { try run.run(manifestPath: path) }
+    }
+}
+
+/// Parses the options of a one-file command for one batch item, so an item means what the command means.
+func parseItemOptions<C: ParsableCommand>(_ type: C.Type, _ arguments: [String], command: String) throws -> C {
+    do { return try C.parse(arguments) } catch {
+        throw ValidationError("visage \(command) options: \(C.message(for: error))")
+    }
+}
+
+struct BatchAU: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "au", abstract: "A manifest of `visage au` items from a file pattern, then run it.",
+        discussion: "Every other option is `visage au`'s (e.g. --landmarks pfld, --multi-face) and applies to every item.")
+
+    @Option(help: "Input files: a pattern with *, ? and ** (quote it), e.g. 'videos/**/*.mp4'.") var inputs: String
+    @Option(name: [.short, .customLong("output")], help: "CSV path template: {stem}, {name}, {ext}, {dir}, {index}, e.g. 'csv/{dir}/{stem}.csv'.")
+    var output: String
+    @OptionGroup var manifest: BatchManifestArguments
+    @OptionGroup var runArguments: BatchRunArguments
+    @Argument(parsing: .allUnrecognized, help: .hidden) var auOptions: [String] = []
+
+    func run() throws {
+        let template = try BatchOutputTemplate(output)
+        let items = try BatchManifestBuilder.items(kind: "au", inputs: inputs, output: template) { input, output in
+            let au = try parseItemOptions(AU.self, [manifest.relative(input), "-o", manifest.relative(output)] + auOptions, command: "au")
+            if au.jsonl || au.camera != nil || au.plot != nil || au.landmarksFrom != nil {
+                throw ValidationError("--jsonl, --camera, --plot and --landmarks-from name one file; in a batch, write them per item in a manifest")
+            }
+            return au.job
+        }
+        try manifest.finish(items, kind: "au", run: runArguments)
+    }
+}
+
+struct BatchSwap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swap", abstract: "A manifest of `visage swap` items (every source onto every target), then run it.",
+        discussion: "Every other option is `visage swap`'s (e.g. --many-faces, --swapper inswapper) and applies to every item.")
+
+    @Option(name: [.short, .customLong("source")], help: "Source photo(s): a file or a pattern.") var source: String
+    @Option(name: [.short, .customLong("target")], help: "Targets: a pattern, e.g. 'clips/*.mp4'.") var target: String
+    @Option(name: [.short, .customLong("output")], help: "Output template: {source_name}, {target_name}, {ext}, {target_extension}, {dir}, {index}, e.g. 'out/{source_name}-{target_name}{ext}'.")
+    var output: String
+    @OptionGroup var manifest: BatchManifestArguments
+    @OptionGroup var runArguments: BatchRunArguments
+    @Argument(parsing: .allUnrecognized, help: .hidden) var swapOptions: [String] = []
+
+    func run() throws {
+        let template = try BatchOutputTemplate(output)
+        let items = try BatchManifestBuilder.swapItems(sources: source, targets: target, output: template) { source, target, output in
+            try parseItemOptions(Swap.self, ["-s", manifest.relative(source), "-t", manifest.relative(target), "-o", manifest.relative(output)] + swapOptions,
+                                 command: "swap").job
+        }
+        try manifest.finish(items, kind: "swap", run: runArguments)
+    }
+}
+
+struct BatchAnalyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze", abstract: "A manifest of `visage analyze` items from a file pattern, then run it.",
+        discussion: "Outputs ending in .jsonl hold what --jsonl prints (a line per frame and track event), .json what --json prints. Every other option is `visage analyze`'s.")
+
+    @Option(help: "Input files: a pattern with *, ? and ** (quote it).") var inputs: String
+    @Option(name: [.short, .customLong("output")], help: "Output template (.jsonl or .json): {stem}, {name}, {ext}, {dir}, {index}.") var output: String
+    @OptionGroup var manifest: BatchManifestArguments
+    @OptionGroup var runArguments: BatchRunArguments
+    @Argument(parsing: .allUnrecognized, help: .hidden) var analyzeOptions: [String] = []
+
+    func run() throws {
+        let template = try BatchOutputTemplate(output)
+        let items = try BatchManifestBuilder.items(kind: "analyze", inputs: inputs, output: template) { input, output in
+            let analyze = try parseItemOptions(Analyze.self, [manifest.relative(input)] + analyzeOptions, command: "analyze")
+            let item = AnalyzeBatchItem(job: analyze.job, output: manifest.relative(output))
+            try item.validateBatchItem()
+            return item
+        }
+        try manifest.finish(items, kind: "analyze", run: runArguments)
+    }
+}
+
+struct BatchStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Items done, failed and pending of a run, its fps and ETA.")
+
+    @Argument(help: "Run directories (MANIFEST.run) or status files.") var runs: [String]
+    @Flag(help: "Print the report as JSON on stdout.") var json = false
+
+    func run() throws {
+        let report = try BatchReport.load(runs)
+        if json { try Output.json(report) } else { print(Self.text(report, name: runs.joined(separator: ", "))) }
+    }
+
+    static func text(_ r: BatchReport, name: String) -> String {
+        let total = r.total.map(String.init) ?? "?"
+        var lines = ["\(name): \(total) items in \(r.shardCount) shard\(r.shardCount == 1 ? "" : "s"): \(r.done) done, \(r.failed) failed, \(r.running) running, \(r.pending.map(String.init) ?? "?") pending"
+                     + String(format: "; %.1f fps", r.fps) + (r.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "")]
+        for s in r.shards {
+            let state = s.stopped.map { "stopped \($0)" } ?? "running since \(s.started) (or killed)"
+            lines.append("  shard \(s.shard): \(s.items) items, attempt \(s.attempts), \(state)\(s.host.map { " on \($0)" } ?? ""), \(s.frames) frames in \(String(format: "%.1f", s.seconds)) s")
+        }
+        if !r.failures.isEmpty {
+            lines.append("failed (fix, then rerun with --retry-failed):")
+            for f in r.failures {
+                let name = f.line.map { "line \($0)" == f.output ? f.output : "line \($0) (\(f.output))" } ?? f.output
+                lines.append("  \(name): \(f.error ?? "failed")")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct BatchMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "merge", abstract: "Gather the status of every shard into one JSON report.")
+
+    @Argument(help: "Run directories or status files (e.g. one per node).") var runs: [String]
+    @Option(name: [.short, .customLong("output")], help: "Write the report here (default: stdout).") var output: String?
+
+    func run() throws {
+        let report = try BatchReport.load(runs)
+        let data = try JobJSON.data(report, pretty: true) + Data("\n".utf8)
+        if let output {
+            try AtomicFile.write(data, to: URL(fileURLWithPath: output).standardizedFileURL)
+            print(BatchStatus.text(report, name: runs.joined(separator: ", ")))
+            Output.note("wrote \(output)")
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
+
+struct BatchSlurm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slurm", abstract: "Write (and with --submit, submit) an sbatch script that runs a manifest as a Slurm job array.",
+        discussion: "Paths must be on storage every node sees at the same path. Task i runs `visage batch run MANIFEST --tasks N` with i from $SLURM_ARRAY_TASK_ID.")
+
+    @Argument(help: "The JSONL manifest.") var manifest: String
+    @Option(parsing: .unconditional, help: "Array tasks (the manifest is cut into this many slices).") var tasks: Int
+    @Option(parsing: .unconditional, help: "Tasks running at once (sbatch --array=0-N%PARALLEL).") var parallel: Int?
+    @Option(help: "Run directory (default: MANIFEST without extension + .run).") var runDir: String?
+    @Option(help: "Where to write the script (default: RUN_DIR/visage-batch.sbatch).") var script: String?
+    @Flag(help: "Submit it with sbatch after installing the models the items need.") var submit = false
+    @Option(parsing: .unconditional, help: "sbatch --cpus-per-task (each task plans its items for that many cores).") var cpusPerTask: Int?
+    @Option(help: "sbatch --partition.") var partition: String?
+    @Option(help: "sbatch --time, e.g. 04:00:00.") var time: String?
+    @Option(help: "sbatch --mem, e.g. 8G.") var mem: String?
+    @Option(help: "A further #SBATCH line, e.g. --gres=gpu:1 (repeatable).") var sbatchOption: [String] = []
+    @Option(help: "The visage binary the tasks run (default: this one).") var binary: String?
+    @Flag(help: "Tasks run only the items that failed before.") var retryFailed = false
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        let manifestURL = URL(fileURLWithPath: manifest).standardizedFileURL
+        let parsed = try BatchManifest(contentsOf: manifest)
+        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifest)
+        var sbatch = SlurmArrayScript(binary: binary.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? Platform.executablePath,
+                                      manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks, parallel: parallel)
+        sbatch.cpusPerTask = cpusPerTask
+        sbatch.partition = partition
+        sbatch.timeLimit = time
+        sbatch.memory = mem
+        sbatch.extraOptions = sbatchOption
+        if let accelerator = runtime.accelerator { sbatch.runArguments += ["--accelerator", accelerator.rawValue] }
+        if runtime.threads > 0 { sbatch.runArguments += ["--threads", String(runtime.threads)] }
+        if retryFailed { sbatch.runArguments.append("--retry-failed") }
+        let path = script ?? runDirectory.appendingPathComponent("visage-batch.sbatch").path
+        try parseCheck { try sbatch.validate() }
+        try sbatch.write(to: path)
+        print("wrote \(path): \(parsed.entries.count) items as \(tasks) array tasks (--array=\(sbatch.arraySpec))")
+        guard submit else {
+            print("submit it with: sbatch \(path)")
+            return
+        }
+        // Installed once here, on the shared model folder, rather than by every task at once.
+        let context = try runtime.context()
+        let models = BatchRunner(manifest: parsed, options: BatchRunOptions(plan: BatchPlan.choose(cores: 1, items: 1), runDirectory: runDirectory)).requiredModels
+        try CLIJob.prepare(models, context: context, banner: false)
+        let id = try SlurmArrayScript.submit(path)
+        print("submitted job \(id); follow it with: visage batch status \(runDirectory.path)")
+    }
+}
+
+struct BatchKubernetes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "k8s", abstract: "Write a Kubernetes Indexed Job (YAML) that runs a manifest, one slice per index.",
+        discussion: "Pod i runs `visage batch run MANIFEST --tasks N` with i from $JOB_COMPLETION_INDEX. Paths are as the pods see them: by default this machine's, for storage mounted at the same path (--claim/--mount).")
+
+    @Argument(help: "The JSONL manifest.") var manifest: String
+    @Option(parsing: .unconditional, help: "Indexes (the manifest is cut into this many slices).") var tasks: Int
+    @Option(parsing: .unconditional, help: "Pods at once (default: all).") var parallelism: Int?
+    @Option(help: "Container image with visage on its PATH.") var image: String
+    @Option(help: "Job name (default: visage-batch-<manifest name>).") var name: String?
+    @Option(help: "Run directory (default: MANIFEST without extension + .run).") var runDir: String?
+    @Option(help: "PersistentVolumeClaim holding the data, mounted at --mount.") var claim: String?
+    @Option(help: "Where the claim is mounted in the pods.") var mount: String?
+    @Option(help: "VISAGE_MODEL_DIR in the pods (models installed once on shared storage).") var modelDir: String?
+    @Flag(help: "Set VISAGE_ACCEPT_LICENSES=1 in the pods (OpenFace's models need their licence accepted).") var acceptLicense = false
+    @Option(parsing: .unconditional, help: "CPUs each pod requests (and plans its items for).") var cpus: Int?
+    @Option(help: "Memory each pod requests, e.g. 8Gi.") var memory: String?
+    @Option(parsing: .unconditional, help: "Retries of an index whose pod was killed or evicted.") var backoffLimitPerIndex: Int = 2
+    @Option(help: "The command's first word in the image.") var binary: String = "visage"
+    @Option(name: [.short, .customLong("output")], help: "Where to write the YAML (default: RUN_DIR/job.yaml).") var output: String?
+
+    func run() throws {
+        let parsed = try BatchManifest(contentsOf: manifest)
+        let manifestURL = URL(fileURLWithPath: manifest).standardizedFileURL
+        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifest)
+        let stem = manifestURL.deletingPathExtension().lastPathComponent.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        let jobName = name ?? String(("visage-batch-" + String(stem)).prefix(52)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        var job = KubernetesIndexedJob(name: jobName, image: image, manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks)
+        job.parallelism = parallelism
+        job.backoffLimitPerIndex = backoffLimitPerIndex
+        job.cpus = cpus
+        job.memory = memory
+        job.volumeClaim = claim
+        job.mountPath = mount
+        job.modelDirectory = modelDir
+        job.acceptLicenses = acceptLicense
+        job.binary = binary
+        try parseCheck { try job.validate() }
+        let path = output ?? runDirectory.appendingPathComponent("job.yaml").path
+        do { try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
+            throw VisageError.writeFailed(path: path, reason: AtomicFile.describe(error))
+        }
+        try job.write(to: path)
+        print("wrote \(path): \(parsed.entries.count) items as \(tasks) indexes; start it with: kubectl apply -f \(path)")
+    }
+}
+
+/// The batch's progress on stderr: a line redrawn a few times a second on a terminal, one every 10 s otherwise.
+enum BatchTerminalProgress {
+    static func sink() -> BatchProgressSink {
+        let interactive = isatty(STDERR_FILENO) != 0
+        let last = Locked<UInt64>(0)
+        return { p in
+            let now = DispatchTime.now().uptimeNanoseconds
+            if p.finished {
+                if interactive && last.value > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+                return
+            }
+            let due = last.withLock { t -> Bool in
+                guard now - t > (interactive ? 250_000_000 : 10_000_000_000) else { return false }
+                t = now
+                return true
+            }
+            guard due else { return }
+            let eta = p.eta.map { String(format: " · ETA %.0f s", $0) } ?? ""
+            let line = String(format: "batch %@: %d/%d items done, %d failed, %d running · %.1f fps%@", p.shard.description, p.done, p.items,
+                              p.failed, p.running, p.fps, eta)
+            FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+        }
+    }
+}
