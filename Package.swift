@@ -46,6 +46,7 @@ let package = Package(
         .library(name: "VisageAU", targets: ["VisageAU"]),
         .library(name: "VisageCLNF", targets: ["VisageCLNF"]),
         .library(name: "VisageLive", targets: ["VisageLive"]),
+        .library(name: "VisageEnhance", targets: ["VisageEnhance"]),
         .library(name: "VisageJobs", targets: ["VisageJobs"]),
         .library(name: "VisageServer", targets: ["VisageServer"]),
     ],
@@ -64,7 +65,9 @@ let package = Package(
         ),
         .target(
             name: "CVisageOpenCV",
-            cxxSettings: [.headerSearchPath(depsInclude)] + openCVHeaderSettings,
+            // The region warp computes OpenCV's fixed-point maps per pixel in the shim; unoptimised it
+            // would dominate paste-back timings in the debug test suite.
+            cxxSettings: [.headerSearchPath(depsInclude), .unsafeFlags(["-O2"], .when(configuration: .debug))] + openCVHeaderSettings,
             linkerSettings: openCVLinkerSettings
         ),
         .target(
@@ -98,6 +101,13 @@ let package = Package(
             name: "VisageSwap",
             dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "VisageEnhance",
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace"],
+            // Per-pixel tensor packing and paste-back blending: unoptimised they would dominate the
+            // debug test suite and make its timing prints meaningless.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "VisageAU",
@@ -149,6 +159,9 @@ let package = Package(
         .testTarget(name: "VisageSwapTests", dependencies: ["VisageSwap"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageAUTests", dependencies: ["VisageAU", "VisageMedia"]),
         .testTarget(name: "VisageCLNFTests", dependencies: ["VisageCLNF", "VisageAU", "VisageMedia"]),
+        .testTarget(name: "VisageEnhanceTests", dependencies: [
+            "VisageEnhance", "VisageFace", "VisageMedia", "VisageRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "VisageLiveTests", dependencies: ["VisageLive", "VisageMedia", "VisageServer"]),
         .testTarget(name: "VisageJobsTests", dependencies: ["VisageJobs", "VisageCore", "VisageMedia", "VisageFace", "VisageSwap", "VisageAU"]),
         .testTarget(name: "VisageCLITests", dependencies: ["VisageCore", "VisageMedia", "VisageLive", "VisageServer"]),

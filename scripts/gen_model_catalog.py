@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Generates Sources/VisageRuntime/ModelStore/ModelCatalog+Entries.swift from a models.json
-(default ../shared/models/models.json): ids, files, sha256, sizes, official URLs, licences.
-Facts only; no model data. Run it again when models.json changes and commit the output."""
+(default ../shared/models/models.json) plus scripts/model_catalog_extra.json (models that models.json
+does not list, and licence/IO facts it lacks): ids, files, sha256, sizes, official URLs, licences.
+Facts only; no model data. Run it again when either file changes and commit the output."""
 import json, sys, os
 
 src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../shared/models/models.json")
 out = os.path.join(os.path.dirname(__file__), "../Sources/VisageRuntime/ModelStore/ModelCatalog+Entries.swift")
 d = json.load(open(src))
+extra = json.load(open(os.path.join(os.path.dirname(__file__), "model_catalog_extra.json")))
+overrides = extra.get("overrides", {})
 
 def q(s):
     return json.dumps(s or "")
@@ -40,16 +43,31 @@ for m in d["mirrored"]:
             license: {q(m['license'])}, nonCommercial: {str(noncommercial(m['license'])).lower()}, requiresAcceptance: false,
             io: {q(m.get('io'))}),""")
 
+def notice(o):
+    return ", licenseNotice: true" if o.get("license_notice") else ""
+
 for m in d["not_mirrored"]:
     member = archive_member(m)
     aliases = {"buffalo_l/det_10g": "scrfd-10g", "buffalo_l/w600k_r50": "arcface-w600k-r50",
                "buffalo_l/2d106det": "insightface-2d106det", "buffalo_l/1k3d68": "insightface-1k3d68",
                "buffalo_l/genderage": "insightface-genderage"}
     ident = aliases.get(m["id"], m["id"].replace("/", "-").replace("_", "-"))
+    o = overrides.get(ident, {})
+    lic = o.get("license", m["license"])
+    urls = m["urls"] + o.get("extra_urls", [])
     lines.append(f"""        ModelEntry(
             id: {q(ident)}, task: .{task(m['task'])},
-            files: [ModelFile(path: {q(m['file'])}, sha256: {q(m['sha256'])}, size: {m['size']}, urls: {json.dumps(m['urls'])}, archiveMember: {q(member) if member else 'nil'}, mirrorPath: {q(ident + '/' + m['file'])})],
-            license: {q(m['license'])}, nonCommercial: {str(noncommercial(m['license'])).lower()}, requiresAcceptance: false,
+            files: [ModelFile(path: {q(m['file'])}, sha256: {q(m['sha256'])}, size: {m['size']}, urls: {json.dumps(urls)}, archiveMember: {q(member) if member else 'nil'}, mirrorPath: {q(ident + '/' + m['file'])})],
+            license: {q(lic)}, nonCommercial: {str(noncommercial(lic)).lower()}, requiresAcceptance: false{notice(o)},
+            io: {q(o.get('io', m.get('io')))}),""")
+
+# Models models.json does not know (facts in scripts/model_catalog_extra.json). An empty sha256 is written
+# as such: the store records the first installed copy's hash instead of inventing one.
+for m in extra["models"]:
+    lines.append(f"""        ModelEntry(
+            id: {q(m['id'])}, task: .{task(m['task'])},
+            files: [ModelFile(path: {q(m['file'])}, sha256: {q(m['sha256'])}, size: {m['size']}, urls: {json.dumps(m['urls'])}, archiveMember: nil, mirrorPath: {q(m['id'] + '/' + m['file'])})],
+            license: {q(m['license'])}, nonCommercial: {str(m['non_commercial']).lower()}, requiresAcceptance: {str(m['requires_acceptance']).lower()}{notice(m)},
             io: {q(m.get('io'))}),""")
 
 of = d["openface"]
@@ -63,4 +81,4 @@ lines.append(f"""            ],
             io: {q(of.get('notes'))}),""")
 lines += ["    ]", "}", ""]
 open(out, "w").write("\n".join(lines))
-print(f"wrote {out}: {len(d['mirrored']) + len(d['not_mirrored']) + 1} models")
+print(f"wrote {out}: {len(d['mirrored']) + len(d['not_mirrored']) + len(extra['models']) + 1} models")

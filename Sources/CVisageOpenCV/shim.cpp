@@ -10,6 +10,7 @@
 #include <opencv2/photo.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -386,6 +387,10 @@ int32_t vcv_video_fourcc(vcv_video *video) {
     try { return static_cast<int32_t>(video->capture.get(cv::CAP_PROP_FOURCC)); } catch (...) { return 0; }
 }
 
+int32_t vcv_video_orientation(vcv_video *video) {
+    try { return static_cast<int32_t>(video->capture.get(cv::CAP_PROP_ORIENTATION_META)); } catch (...) { return 0; }
+}
+
 }  // extern "C"
 
 // Remapping (piecewise affine warps)
@@ -398,5 +403,86 @@ extern "C" int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view 
             throw std::invalid_argument("remap maps must be one-channel float32 images the size of the destination");
         cv::remap(wrap(src), d, mx, my, interpolation, border_mode, scalar(border_value));
         require_same_buffer(d, dst->data);
+    });
+}
+
+// Face paste-back helpers ---------------------------------------------------------------------
+// warpAffine over a rectangle of a (virtual) full-size destination. cv::warpAffine maps every destination
+// pixel through fixed-point arithmetic whose rounding depends on the absolute pixel position (the x and y
+// terms are rounded separately, then summed), so warping a region with a shifted matrix is NOT bit-identical
+// to the same pixels of a full-frame warp. Here the coordinates are computed with the full-frame positions,
+// following imgwarp.cpp (WarpAffineInvoker, OpenCV 4.x): matrix inverted in double unless WARP_INVERSE_MAP,
+// AB_BITS = 10, round_delta = AB_SCALE / INTER_TAB_SIZE / 2, and the resulting short2 + ushort maps go to
+// cv::remap exactly as warpAffine passes them.
+extern "C" int32_t vcv_warp_affine_region(const vcv_view *src, vcv_view *dst, const double m[6], int32_t flags,
+                                          int32_t border_mode, const double border_value[4], int32_t origin_x,
+                                          int32_t origin_y, vcv_error *err) {
+    return guarded(err, [&] {
+        const int interpolation = flags & cv::INTER_MAX;
+        if (interpolation != cv::INTER_LINEAR && interpolation != cv::INTER_AREA)
+            throw std::invalid_argument("warp_affine_region supports bilinear interpolation only");
+        cv::Mat d = wrap(dst);
+        double M[6];
+        for (int i = 0; i < 6; ++i) M[i] = m[i];
+        if (!(flags & cv::WARP_INVERSE_MAP)) {   // the same double arithmetic as cv::warpAffine
+            double D = M[0] * M[4] - M[1] * M[3];
+            D = D != 0 ? 1. / D : 0;
+            double A11 = M[4] * D, A22 = M[0] * D;
+            M[0] = A11; M[1] *= -D;
+            M[3] *= -D; M[4] = A22;
+            double b1 = -M[0] * M[2] - M[1] * M[5];
+            double b2 = -M[3] * M[2] - M[4] * M[5];
+            M[2] = b1; M[5] = b2;
+        }
+        const int AB_BITS = std::max(10, (int)cv::INTER_BITS);
+        const int AB_SCALE = 1 << AB_BITS;
+        const int round_delta = AB_SCALE / cv::INTER_TAB_SIZE / 2;
+        const int w = d.cols, h = d.rows;
+        std::vector<int> adelta(w), bdelta(w);
+        for (int x = 0; x < w; ++x) {
+            adelta[x] = cv::saturate_cast<int>(M[0] * (origin_x + x) * AB_SCALE);
+            bdelta[x] = cv::saturate_cast<int>(M[3] * (origin_x + x) * AB_SCALE);
+        }
+        cv::Mat xy(h, w, CV_16SC2), alpha(h, w, CV_16UC1);
+        for (int y = 0; y < h; ++y) {
+            const int Y = origin_y + y;
+            const int X0 = cv::saturate_cast<int>((M[1] * Y + M[2]) * AB_SCALE) + round_delta;
+            const int Y0 = cv::saturate_cast<int>((M[4] * Y + M[5]) * AB_SCALE) + round_delta;
+            short *p = xy.ptr<short>(y);
+            ushort *a = alpha.ptr<ushort>(y);
+            for (int x = 0; x < w; ++x) {
+                const int X = (X0 + adelta[x]) >> (AB_BITS - cv::INTER_BITS);
+                const int Yf = (Y0 + bdelta[x]) >> (AB_BITS - cv::INTER_BITS);
+                p[2 * x] = cv::saturate_cast<short>(X >> cv::INTER_BITS);
+                p[2 * x + 1] = cv::saturate_cast<short>(Yf >> cv::INTER_BITS);
+                a[x] = (ushort)((Yf & (cv::INTER_TAB_SIZE - 1)) * cv::INTER_TAB_SIZE + (X & (cv::INTER_TAB_SIZE - 1)));
+            }
+        }
+        cv::remap(wrap(src), d, xy, alpha, cv::INTER_LINEAR, border_mode, scalar(border_value));
+        require_same_buffer(d, dst->data);
+    });
+}
+
+extern "C" int32_t vcv_add_weighted(const vcv_view *src1, double alpha, const vcv_view *src2, double beta, double gamma,
+                                    vcv_view *dst, vcv_error *err) {
+    return guarded(err, [&] {
+        cv::Mat d = wrap(dst);
+        cv::addWeighted(wrap(src1), alpha, wrap(src2), beta, gamma, d);
+        require_same_buffer(d, dst->data);
+    });
+}
+
+extern "C" int32_t vcv_estimate_affine_partial_2d_threshold(const float *from, const float *to, int32_t n, int32_t method,
+                                                            double threshold, double out[6], vcv_error *err) {
+    return guarded(err, [&] {
+        if (n < 2) throw std::invalid_argument("need at least 2 point pairs");
+        std::vector<cv::Point2f> a(n), b(n);
+        for (int i = 0; i < n; ++i) {
+            a[i] = cv::Point2f(from[2 * i], from[2 * i + 1]);
+            b[i] = cv::Point2f(to[2 * i], to[2 * i + 1]);
+        }
+        cv::Mat m = cv::estimateAffinePartial2D(a, b, cv::noArray(), method, threshold);
+        if (m.empty()) { set_error(err, VCV_ERR_ARGUMENT, "no similarity transform fits these points"); return; }
+        for (int i = 0; i < 6; ++i) out[i] = m.at<double>(i / 3, i % 3);
     });
 }

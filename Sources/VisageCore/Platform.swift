@@ -85,6 +85,19 @@ public enum Platform {
         #endif
     }
 
+    /// CPU time the calling thread has used, in nanoseconds: what one-core costs are measured in when
+    /// other processes compete for the cores (wall time then counts their turns too).
+    public static var threadCPUNanoseconds: UInt64 { cpuNanoseconds(CLOCK_THREAD_CPUTIME_ID) }
+
+    /// CPU time of the whole process (all threads), in nanoseconds.
+    public static var processCPUNanoseconds: UInt64 { cpuNanoseconds(CLOCK_PROCESS_CPUTIME_ID) }
+
+    private static func cpuNanoseconds(_ clock: clockid_t) -> UInt64 {
+        var t = timespec()
+        guard clock_gettime(clock, &t) == 0 else { return 0 }
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
     /// Peak resident set size of this process, in bytes.
     public static var peakResidentBytes: UInt64 {
         var usage = rusage()

@@ -8,11 +8,19 @@ import VisageMedia
 public protocol LiveOutput: AnyObject {
     var name: String { get }
     func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws
+    /// With the frame's capture time (seconds from the start): recordings keep real time when frames were dropped.
+    func write(_ frame: Image, number: Int, timestamp: Double, done: @escaping @Sendable () -> Void) throws
     /// End of the run: finalise (close the file, end the streams).
     func finish() throws
 }
 
-/// `-o file.mp4`: VideoWriter (ffmpeg), atomic, labelled as synthetic media.
+extension LiveOutput {
+    public func write(_ frame: Image, number: Int, timestamp: Double, done: @escaping @Sendable () -> Void) throws {
+        try write(frame, number: number, done: done)
+    }
+}
+
+/// `-o file.mp4`: VideoWriter (ffmpeg), atomic, labelled as synthetic media, each frame at its capture time.
 public final class RecordingOutput: LiveOutput {
     public let path: String
     public var name: String { "recording \(path)" }
@@ -26,6 +34,12 @@ public final class RecordingOutput: LiveOutput {
 
     public func write(_ frame: Image, number: Int, done: @escaping @Sendable () -> Void) throws {
         try writer.write(frame)
+        frames += 1
+        writer.afterQueuedFrames(done)
+    }
+
+    public func write(_ frame: Image, number: Int, timestamp: Double, done: @escaping @Sendable () -> Void) throws {
+        try writer.write(frame, timestamp: timestamp)
         frames += 1
         writer.afterQueuedFrames(done)
     }

@@ -267,7 +267,7 @@ public final class LivePipeline: @unchecked Sendable {
             pools.recycle(finished)
             outputPool.recycle(finished)
         }
-        for o in outputs { try o.write(finished, number: frame.number, done: release.done) }
+        for o in outputs { try o.write(finished, number: frame.number, timestamp: frame.timestamp, done: release.done) }
     }
 
     fileprivate func recycle(_ image: Image) {

@@ -5,14 +5,15 @@ public struct FFmpegInfo: Codable, Sendable {
     public var available: Bool
     public var path: String?
     public var version: String?
+    /// Hardware encoders that passed a one-frame test encode here.
     public var hardwareEncoders: [String]?
+    /// Hardware encoders ffmpeg lists that cannot start here, with the reason.
+    public var hardwareEncodersNotWorking: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case available, path, version
-        case hardwareEncoders = "hardware_encoders"
+        case hardwareEncoders = "hardware_encoders", hardwareEncodersNotWorking = "hardware_encoders_not_working"
     }
-
-    static let hardwareEncoderMarkers = ["nvenc", "videotoolbox", "vaapi", "qsv", "amf", "v4l2m2m"]
 
     public static func probe() -> FFmpegInfo {
         guard let path = VideoWriter.tool("ffmpeg"), let versionText = ProcessOutput.run(path, ["-hide_banner", "-version"]) else {
@@ -22,14 +23,17 @@ public struct FFmpegInfo: Codable, Sendable {
             let parts = line.split(separator: " ")
             return parts.count > 2 ? String(parts[2]) : String(line)
         } ?? "unknown"
-        let encoders = ProcessOutput.run(path, ["-hide_banner", "-encoders"]) ?? ""
-        let hardware = encoders.split(separator: "\n").compactMap { line -> String? in
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, fields[0].first == "V" else { return nil }
-            let name = String(fields[1])
-            return hardwareEncoderMarkers.contains { name.contains($0) } ? name : nil
+        // Listed is not working: nvenc is compiled into Debian's ffmpeg whether or not there is a GPU.
+        var working: [String] = [], failing: [String: String] = [:]
+        for encoder in EncoderProbe.hardwareCandidates() {
+            switch EncoderProbe.status(of: encoder) {
+            case .works: working.append(encoder)
+            case .fails(let reason): failing[encoder] = reason
+            case .notListed, .noFFmpeg: break
+            }
         }
-        return FFmpegInfo(available: true, path: path, version: version, hardwareEncoders: hardware)
+        return FFmpegInfo(available: true, path: path, version: version, hardwareEncoders: working,
+                          hardwareEncodersNotWorking: failing)
     }
 }
 

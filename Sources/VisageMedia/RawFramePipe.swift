@@ -1,25 +1,15 @@
 import Foundation
 import VisageCore
 
-/// A helper program (ffmpeg encoding a file or feeding a virtual camera, ffplay showing a window) that
-/// reads raw frames on its standard input. Its standard error is kept for messages; a helper that
-/// stops reading turns into a write error, never a SIGPIPE that kills us.
+/// A helper program (ffmpeg feeding a virtual camera, ffplay showing a window) that reads raw
+/// frames on its standard input. Its standard error is drained on a thread and kept for messages;
+/// a helper that stops reading turns into a write error, never a SIGPIPE that kills us.
 public final class RawFramePipe: @unchecked Sendable {
-    private let process = Process()
-    private let input: FileHandle
-    private let errors = Pipe()
+    private let process: ToolProcess
     private var broken = false
 
     public init(program: String, arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        input = stdin.fileHandleForWriting
-        signal(SIGPIPE, SIG_IGN)
-        try process.run()
+        process = try ToolProcess(program: program, arguments: arguments, takesInput: true, givesOutput: false)
     }
 
     /// Writes the frame's rows (`rowBytes` each) straight from its memory: one write when the rows are
@@ -27,16 +17,16 @@ public final class RawFramePipe: @unchecked Sendable {
     /// call throw. One writer at a time.
     public func write(_ frame: Image) throws {
         guard !broken else { throw VisageError.writeFailed(path: programName, reason: "it stopped reading frames") }
-        do {
-            if frame.stride == frame.rowBytes {
-                try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress, count: frame.rowBytes * frame.height, deallocator: .none))
-            } else {
-                for y in 0..<frame.height {
-                    try input.write(contentsOf: Data(bytesNoCopy: frame.baseAddress.advanced(by: y * frame.stride), count: frame.rowBytes,
-                                                     deallocator: .none))
-                }
+        var ok: Bool
+        if frame.stride == frame.rowBytes {
+            ok = process.writeInput(frame.baseAddress, count: frame.rowBytes * frame.height)
+        } else {
+            ok = true
+            for y in 0..<frame.height where ok {
+                ok = process.writeInput(frame.baseAddress + y * frame.stride, count: frame.rowBytes)
             }
-        } catch {
+        }
+        guard ok else {
             broken = true
             throw VisageError.writeFailed(path: programName, reason: "it stopped reading frames")
         }
@@ -44,23 +34,20 @@ public final class RawFramePipe: @unchecked Sendable {
 
     /// The last `lines` lines the helper wrote to its standard error so far, joined by " / ".
     public func lastErrors(lines: Int = 3) -> String {
-        String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: " / ")
+        process.stderrTail.suffix(lines).joined(separator: " / ")
     }
 
     /// Ends the stream (closes the helper's input), waits for the helper and returns its exit status.
     @discardableResult
     public func finish() -> Int32 {
-        try? input.close()
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.closeInput()
+        return process.wait()
     }
 
     /// Stops the helper without letting it finish its output.
     public func terminate() {
-        try? input.close()
-        process.terminate()
-        process.waitUntilExit()
+        process.stop()
     }
 
-    private var programName: String { process.executableURL?.lastPathComponent ?? "helper" }
+    private var programName: String { URL(fileURLWithPath: process.program).lastPathComponent }
 }

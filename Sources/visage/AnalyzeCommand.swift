@@ -46,6 +46,7 @@ struct Analyze: ParsableCommand {
             if let record { try Output.json(record, pretty: false) }
             for e in events { try Output.json(e, pretty: false) }
         }
+        for warning in result.warnings { Output.warning(warning) }
         if result.isVideo {
             if json {
                 try Output.json(result)

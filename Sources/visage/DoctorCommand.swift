@@ -29,7 +29,9 @@ struct Doctor: ParsableCommand {
         print("  OpenCV    \(r.opencv.version)")
         if r.ffmpeg.available {
             let hw = r.ffmpeg.hardwareEncoders ?? []
-            print("  FFmpeg    \(r.ffmpeg.version ?? "?") (hardware encoders: \(hw.isEmpty ? "none" : hw.joined(separator: ", ")))")
+            print("  FFmpeg    \(r.ffmpeg.version ?? "?") (hardware encoders that work here: \(hw.isEmpty ? "none" : hw.joined(separator: ", ")))")
+            let failing = (r.ffmpeg.hardwareEncodersNotWorking ?? [:]).keys.sorted()
+            if !failing.isEmpty { print("            listed but not working here: \(failing.joined(separator: ", "))") }
         } else {
             print("  FFmpeg    not found on PATH (video output needs it: apt install ffmpeg / brew install ffmpeg)")
         }

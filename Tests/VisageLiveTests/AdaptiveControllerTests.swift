@@ -33,7 +33,10 @@ import VisageCore
         let recent = collector.times.filter { end - $0 <= 2_000_000_000 }
         let measured = Double(recent.count - 1) / (Double(end - recent[0]) / 1e9)
         let reported = try #require(snapshots.last).fps
-        #expect(abs(measured - reported) / measured < 0.10, "measured \(measured) fps vs reported \(reported) fps")
+        // The stats line is a moving average sampled every 0.5 s, so its last value and the output's
+        // last 2 s are not the same window; on a busy 2-core machine scheduling jitter alone moves
+        // them ~15 % apart. A wrong report (input FPS, or the unthrottled rate) is off by 2-4x.
+        #expect(abs(measured - reported) / measured < 0.25, "measured \(measured) fps vs reported \(reported) fps")
         #expect(measured > 25, "after converging it delivers \(measured) fps")
     }
 

@@ -117,6 +117,24 @@ int32_t vcv_remap(const vcv_view *src, vcv_view *dst, const vcv_view *map_x, con
 int32_t vcv_video_read_into(vcv_video *video, vcv_view *dst, vcv_error *err);
 /// The capture's pixel format as a FOURCC code (0 when the backend does not say).
 int32_t vcv_video_fourcc(vcv_video *video);
+/// The rotation the file's metadata asks for, as the capture reads it (CAP_PROP_ORIENTATION_META;
+/// 0 when none). Its sign differs between OpenCV versions; we only ask whether it is non-zero.
+int32_t vcv_video_orientation(vcv_video *video);
+
+// Face paste-back helpers
+/// The pixels that cv::warpAffine(src, full, m, full_size, flags, border) would write at
+/// [origin_x, origin_x + dst.width) x [origin_y, origin_y + dst.height) of a full-size destination, computed for
+/// that rectangle only (same fixed-point coordinates, same remap). Bilinear only. m: 2x3 forward matrix
+/// (src -> full dst) unless flags has WARP_INVERSE_MAP (16).
+int32_t vcv_warp_affine_region(const vcv_view *src, vcv_view *dst, const double m[6], int32_t flags,
+                               int32_t border_mode, const double border_value[4], int32_t origin_x, int32_t origin_y,
+                               vcv_error *err);
+/// cv::addWeighted(src1, alpha, src2, beta, gamma, dst) with dst preallocated (same size and type).
+int32_t vcv_add_weighted(const vcv_view *src1, double alpha, const vcv_view *src2, double beta, double gamma,
+                         vcv_view *dst, vcv_error *err);
+/// estimateAffinePartial2D with an explicit reprojection threshold (RANSAC's inlier distance; FaceFusion uses 100).
+int32_t vcv_estimate_affine_partial_2d_threshold(const float *from, const float *to, int32_t n, int32_t method,
+                                                 double threshold, double out[6], vcv_error *err);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,7 @@ struct AUFolderRunner: Sendable {
             case .success(let outcome)?:
                 result.files.append(AUFileResult(input: video, csv: Self.csv(for: video, in: outDir).path, frames: outcome.frames,
                                                  faceIDs: outcome.persons.count, seconds: outcome.seconds))
+                if let damage = outcome.decodeReport { result.warnings.append(damage) }
             case .failure(let error)?:
                 result.failures.append(InputFailure(input: video, error: "\(error)"))
             case nil:

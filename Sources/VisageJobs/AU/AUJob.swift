@@ -167,6 +167,7 @@ public struct AUResult: Codable, Sendable {
     mutating func add(_ outcome: AURunner.Outcome, csv: String?, input: String? = nil) {
         files.append(AUFileResult(input: input, csv: csv, frames: outcome.frames, faceIDs: outcome.persons.count, seconds: outcome.seconds))
         persons += outcome.persons
+        if let damage = outcome.decodeReport { warnings.append(damage) }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -20,6 +20,8 @@ struct AURunner: Sendable {
         var persons: [AURecorder.PersonSeries] = []
         var times: [String: Double] = [:]
         var order: [String] = []
+        /// A damaged or cut-short video, in words.
+        var decodeReport: String?
     }
 
     func runVideo(_ reader: VideoReader, csv: URL?, pipelined: Bool = true, context: JobContext, progressStage: String?,
@@ -89,6 +91,7 @@ struct AURunner: Sendable {
         }
         for (name, ms) in landmarkTimes.milliseconds { outcome.times[name] = ms; outcome.order.append(name) }
         for name in recorder.times.order { outcome.times[name] = recorder.times.milliseconds[name]; outcome.order.append(name) }
+        outcome.decodeReport = reader.decodeReport.summary.map { "\(reader.path): \($0)" }
         return outcome
     }
 

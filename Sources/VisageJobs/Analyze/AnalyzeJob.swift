@@ -98,7 +98,8 @@ public struct AnalyzeJob: VisageJob {
         let analyzer = try pipeline.analyzer(detector: detector, options: options, identity: recognizer)
         analyzer.landmarker106 = try pipeline.landmarker106IfInstalled()
         let writer = try draw.map {
-            try VideoWriter(path: $0, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25, audioFrom: input)
+            try VideoWriter(path: $0, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25, audioFrom: input,
+                            timeBase: reader.timeBase)
         }
         var result = AnalyzeResult(input: input, width: reader.width, height: reader.height)
         result.fps = reader.fps
@@ -108,8 +109,9 @@ public struct AnalyzeJob: VisageJob {
         let meter = ProgressMeter(stage: "analyze", total: maxFrames > 0 ? min(maxFrames, reader.frameCount) : reader.frameCount,
                                   sink: context.progress)
         do {
-            while maxFrames == 0 || index < maxFrames, let frame = try reader.read() {
+            while maxFrames == 0 || index < maxFrames, let decoded = try reader.readFrame() {
                 try context.cancellation.check()
+                let frame = decoded.image
                 let (faces, frameEvents) = try analyzer.analyzeNext(frame, timings: &timings)
                 faces.compactMap(\.id).forEach { ids.insert($0) }
                 let record = FrameRecord(frame: index, time: reader.fps > 0 ? Double(index) / reader.fps : 0, faces: faces.map(FaceRecord.init))
@@ -120,7 +122,7 @@ public struct AnalyzeJob: VisageJob {
                 if let writer {
                     let annotated = frame.copy()
                     FaceAnnotation.draw(faces, on: annotated)
-                    try writer.write(annotated)
+                    try writer.write(annotated, timestamp: decoded.timestamp)
                 }
                 index += 1
                 meter.advance()
@@ -136,6 +138,7 @@ public struct AnalyzeJob: VisageJob {
         meter.finish()
         result.frameCount = index
         result.tracks = ids.count
+        result.warnings = reader.decodeReport.summary.map { ["\(input): \($0)"] } ?? []
         return result
     }
 }
@@ -154,6 +157,8 @@ public struct AnalyzeResult: Codable, Sendable {
     public var tracks: Int?
     /// Frames read (videos).
     public var frameCount: Int?
+    /// A damaged or cut-short video, in words (not encoded: `--json` keeps its keys; front ends print it).
+    public var warnings: [String] = []
     /// Not encoded: the banner says it.
     public var accelerator: AcceleratorPlan?
 

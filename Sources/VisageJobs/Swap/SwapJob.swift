@@ -212,9 +212,11 @@ public struct SwapJob: VisageJob {
     /// detected while frame N is swapped and frame N-1 is encoded.
     private func swapVideo(analyzer: FaceAnalyzer, assignment: SwapAssignment, context: JobContext, result: inout SwapResult) throws {
         let reader = try VideoReader(path: target)
+        // The source's own time base and timestamps: start offsets and variable frame rates survive, and the
+        // copied audio stays in sync.
         let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
                                      encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil,
-                                     label: SyntheticMediaLabel.text(operation: "face swap"))
+                                     label: SyntheticMediaLabel.text(operation: "face swap"), timeBase: reader.timeBase)
         var framesDirectory: URL?
         var facesSeen = 0
         do {
@@ -222,20 +224,21 @@ public struct SwapJob: VisageJob {
             let meter = ProgressMeter(stage: "swap", total: reader.frameCount, sink: context.progress)
             let decoder = FramePrefetcher(reader)
             defer { decoder.stop() }
-            let analysis = AsyncStage<(Image, [AnalyzedFace])>(name: "visage.detect", depth: 2) {
-                guard let frame = try decoder.next() else { return nil }
+            let analysis = AsyncStage<(VideoFrame, [AnalyzedFace])>(name: "visage.detect", depth: 2) {
+                guard let decoded = try decoder.nextFrame() else { return nil }
                 var stageTimings = AnalysisTimings()
-                return (frame, try analyzer.analyzeNext(frame, timings: &stageTimings).faces)
+                return (decoded, try analyzer.analyzeNext(decoded.image, timings: &stageTimings).faces)
             }
             defer { analysis.stop() }
-            while let (frame, faces) = try analysis.next() {
+            while let (decoded, faces) = try analysis.next() {
                 try context.cancellation.check()
+                let frame = decoded.image
                 facesSeen += faces.count
                 let swapped = try assignment.swap(faces, in: frame)
                 result.swappedFaces += swapped
                 if swapped > 0 { result.swappedFrames += 1 }
                 if watermark { SyntheticMediaMark.draw(on: frame) }
-                try writer.write(frame)
+                try writer.write(frame, timestamp: decoded.timestamp)
                 result.frames += 1
                 if let framesDirectory {
                     try ImageIO.writeLabelled(frame, to: framesDirectory.appendingPathComponent(String(format: "%06d.png", result.frames)).path,
@@ -252,6 +255,7 @@ public struct SwapJob: VisageJob {
             throw error
         }
         if result.swappedFrames == 0 { result.warnings.append(noSwapWarning(faces: facesSeen, assignment: assignment, video: true)) }
+        if let damage = reader.decodeReport.summary { result.warnings.append("\(target): \(damage)") }
         result.framesDirectory = framesDirectory?.path
     }
 

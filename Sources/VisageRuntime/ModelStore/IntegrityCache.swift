@@ -16,17 +16,19 @@ struct IntegrityCache {
             var known = load()
             var changed = false
             for file in entry.files {
+                // A file without a published sha256 is held to the one its first install recorded.
+                guard let expected = file.isPinned ? file.sha256 : store.recordedHash(of: file, in: entry)?.sha256 else { continue }
                 let url = store.location(of: file, in: entry)
                 let stamp = try Self.stamp(of: url)
                 let key = url.path
-                if known[key] == "\(stamp):\(file.sha256)" { continue }
+                if known[key] == "\(stamp):\(expected)" { continue }
                 let actual = try ModelStore.sha256(of: url)
-                guard actual == file.sha256 else {
+                guard actual == expected else {
                     known.removeValue(forKey: key)
                     save(known)
-                    throw VisageError.checksumMismatch(path: url.path, expected: file.sha256, actual: actual)
+                    throw VisageError.checksumMismatch(path: url.path, expected: expected, actual: actual)
                 }
-                known[key] = "\(stamp):\(file.sha256)"
+                known[key] = "\(stamp):\(expected)"
                 changed = true
             }
             if changed { save(known) }

@@ -75,18 +75,28 @@ extension ModelCatalog {
         ModelEntry(
             id: "gfpgan-1024", task: .enhance,
             files: [ModelFile(path: "gfpgan-1024.onnx", sha256: "ee8dd6415e388b3a410689d5d9395a2bf50b5973b588421ebfa57bc266f19e24", size: 365875079, urls: ["https://huggingface.co/hacksider/deep-live-cam/resolve/581e70b61240b7928404c17900437f47cfe94133/gfpgan-1024.onnx"], archiveMember: nil, mirrorPath: "gfpgan-1024/gfpgan-1024.onnx")],
-            license: "GFPGAN: Apache-2.0 code; third-party model terms apply", nonCommercial: false, requiresAcceptance: false,
+            license: "GFPGAN: Apache-2.0 code; third-party model terms apply", nonCommercial: false, requiresAcceptance: false, licenseNotice: true,
             io: ""),
         ModelEntry(
             id: "gpen-bfr-256", task: .enhance,
-            files: [ModelFile(path: "GPEN-BFR-256.onnx", sha256: "aa5bd3ab238640a378c59e4a560f7a7150627944cf2129e6311ae4720e833271", size: 75715262, urls: ["https://huggingface.co/hacksider/deep-live-cam/resolve/581e70b61240b7928404c17900437f47cfe94133/GPEN-BFR-256.onnx"], archiveMember: nil, mirrorPath: "gpen-bfr-256/GPEN-BFR-256.onnx")],
-            license: "GPEN: check terms", nonCommercial: false, requiresAcceptance: false,
-            io: ""),
+            files: [ModelFile(path: "GPEN-BFR-256.onnx", sha256: "aa5bd3ab238640a378c59e4a560f7a7150627944cf2129e6311ae4720e833271", size: 75715262, urls: ["https://huggingface.co/hacksider/deep-live-cam/resolve/581e70b61240b7928404c17900437f47cfe94133/GPEN-BFR-256.onnx", "https://github.com/harisreedhar/Face-Upscalers-ONNX/releases/download/GPEN-BFR/GPEN-BFR-256.onnx"], archiveMember: nil, mirrorPath: "gpen-bfr-256/GPEN-BFR-256.onnx")],
+            license: "GPEN (yangxy, Alibaba DAMO): (c) Alibaba, 2021. For academic and non-commercial use only. ONNX conversion by harisreedhar/Face-Upscalers-ONNX.", nonCommercial: true, requiresAcceptance: false, licenseNotice: true,
+            io: "input 'input' [1,3,256,256] float32 RGB (x/255-0.5)/0.5 on a 256 crop aligned to FaceFusion's arcface_128 template (x256, estimateAffinePartial2D RANSAC threshold 100, border replicate); output [1,3,256,256] float32 RGB: clip to [-1,1], (x+1)/2*255, round"),
         ModelEntry(
             id: "gpen-bfr-512", task: .enhance,
-            files: [ModelFile(path: "GPEN-BFR-512.onnx", sha256: "bf80acb8e91ba8852e3f012505be2c3b6cd6b3eed5ec605e3db87863c4e74d4e", size: 284244491, urls: ["https://huggingface.co/hacksider/deep-live-cam/resolve/581e70b61240b7928404c17900437f47cfe94133/GPEN-BFR-512.onnx"], archiveMember: nil, mirrorPath: "gpen-bfr-512/GPEN-BFR-512.onnx")],
-            license: "GPEN: check terms", nonCommercial: false, requiresAcceptance: false,
-            io: ""),
+            files: [ModelFile(path: "GPEN-BFR-512.onnx", sha256: "bf80acb8e91ba8852e3f012505be2c3b6cd6b3eed5ec605e3db87863c4e74d4e", size: 284244491, urls: ["https://huggingface.co/hacksider/deep-live-cam/resolve/581e70b61240b7928404c17900437f47cfe94133/GPEN-BFR-512.onnx", "https://github.com/harisreedhar/Face-Upscalers-ONNX/releases/download/GPEN-BFR/GPEN-BFR-512.onnx"], archiveMember: nil, mirrorPath: "gpen-bfr-512/GPEN-BFR-512.onnx")],
+            license: "GPEN (yangxy, Alibaba DAMO): (c) Alibaba, 2021. For academic and non-commercial use only. ONNX conversion by harisreedhar/Face-Upscalers-ONNX.", nonCommercial: true, requiresAcceptance: false, licenseNotice: true,
+            io: "input 'input' [1,3,512,512] float32 RGB (x/255-0.5)/0.5 on a 512 crop aligned to FaceFusion's ffhq_512 template (RANSAC threshold 100, border replicate); output [1,3,512,512] float32 RGB: clip to [-1,1], (x+1)/2*255, round"),
+        ModelEntry(
+            id: "gfpgan-1.4", task: .enhance,
+            files: [ModelFile(path: "gfpgan_1.4.onnx", sha256: "", size: 0, urls: ["https://huggingface.co/facefusion/models-3.0.0/resolve/main/gfpgan_1.4.onnx", "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/gfpgan_1.4.onnx"], archiveMember: nil, mirrorPath: "gfpgan-1.4/gfpgan_1.4.onnx")],
+            license: "GFPGAN v1.4 (TencentARC): code under Apache-2.0; the weights have no licence of their own. GFPGAN's LICENSE lists third-party terms for parts of the network (NVIDIA StyleGAN2 licence, DFDNet CC BY-NC-SA 4.0) and the model is trained on FFHQ (CC BY-NC-SA 4.0): check them before commercial use. ONNX conversion by FaceFusion.", nonCommercial: false, requiresAcceptance: false, licenseNotice: true,
+            io: "input 'input' [1,3,512,512] float32 RGB (x/255-0.5)/0.5 on a 512 crop aligned to facexlib's FFHQ 5-point template (estimateAffinePartial2D LMEDS, border value (135,133,132)); output 'output' [1,3,512,512] float32 RGB, NOT clamped: clip to [-1,1], (x+1)/2*255, round"),
+        ModelEntry(
+            id: "codeformer", task: .enhance,
+            files: [ModelFile(path: "codeformer.onnx", sha256: "", size: 0, urls: ["https://huggingface.co/facefusion/models-3.0.0/resolve/main/codeformer.onnx", "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/codeformer.onnx"], archiveMember: nil, mirrorPath: "codeformer/codeformer.onnx")],
+            license: "CodeFormer (sczhou, S-Lab, NTU): S-Lab License 1.0 - redistribution and use for NON-COMMERCIAL purposes only, in source and binary forms, with or without modification, provided the copyright notice, the conditions and the disclaimer are retained (https://github.com/sczhou/CodeFormer/blob/master/LICENSE). Commercial use needs permission from the authors.", nonCommercial: true, requiresAcceptance: true, licenseNotice: true,
+            io: "inputs 'input' [1,3,512,512] float32 RGB (x/255-0.5)/0.5 (FaceFusion ffhq_512 template) and 'weight' [1] float64: fidelity w (0 = strongest restoration, 1 = closest to the input; FaceFusion's default 0.5); output [1,3,512,512] float32 RGB: clip to [-1,1], (x+1)/2*255, round. Other conversions name the inputs 'x' and 'w'"),
         ModelEntry(
             id: "openface-2.2.0", task: .openface,
             files: [

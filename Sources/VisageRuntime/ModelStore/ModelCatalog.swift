@@ -7,7 +7,9 @@ public enum ModelTask: String, Sendable, Codable {
 public struct ModelFile: Sendable, Equatable {
     /// Path inside the model's install directory (OpenFace keeps its repository layout).
     public var path: String
+    /// Lowercase hex; empty when no publisher states one (see `isPinned`).
     public var sha256: String
+    /// Bytes; 0 when unknown (unpinned files).
     public var size: Int64
     /// Official download URLs, tried in order.
     public var urls: [String]
@@ -15,6 +17,10 @@ public struct ModelFile: Sendable, Equatable {
     public var archiveMember: String?
     /// Where the file sits inside a folder laid out like shared/models (VISAGE_MODEL_MIRROR).
     public var mirrorPath: String
+
+    /// False when no sha256 was published for the file: the store then records the hash of the first
+    /// copy it installs (trust on first use), says so in the log, and verifies later copies against that.
+    public var isPinned: Bool { !sha256.isEmpty }
 }
 
 /// A model the store knows: facts from shared/models/models.json, generated into code.
@@ -27,6 +33,9 @@ public struct ModelEntry: Sendable, Equatable {
     public var nonCommercial: Bool
     /// Needs `--accept-license` or VISAGE_ACCEPT_LICENSES=1 before download (OpenFace).
     public var requiresAcceptance: Bool
+    /// The licence is printed at install even though it is not marked non-commercial (weights with
+    /// their own terms, e.g. GFPGAN's).
+    public var licenseNotice: Bool = false
     /// Tensor conventions, for `visage models list --json` and the docs.
     public var io: String
 

@@ -37,11 +37,35 @@ public struct ModelStore: Sendable {
     public func location(of file: ModelFile, in entry: ModelEntry) -> URL { directory(for: entry).appendingPathComponent(file.path) }
 
     /// Installed means every file is present with the recorded size (hashes were checked at install;
-    /// `verify` re-checks them).
+    /// `verify` re-checks them). An unpinned file counts when its size matches the one recorded at install.
     public func isInstalled(_ entry: ModelEntry) -> Bool {
         entry.files.allSatisfy { file in
             let size = (try? FileManager.default.attributesOfItem(atPath: location(of: file, in: entry).path)[.size] as? NSNumber)?.int64Value
-            return size == file.size
+            if file.isPinned { return size == file.size }
+            guard let recorded = recordedHash(of: file, in: entry) else { return false }
+            return size == recorded.size
+        }
+    }
+
+    /// Where the hash of an unpinned file's first installed copy is kept: `<file>.sha256` beside it,
+    /// one line `<sha256> <bytes>`.
+    public func recordLocation(of file: ModelFile, in entry: ModelEntry) -> URL {
+        location(of: file, in: entry).appendingPathExtension("sha256")
+    }
+
+    /// The sha256 and size recorded when an unpinned file was first installed.
+    public func recordedHash(of file: ModelFile, in entry: ModelEntry) -> (sha256: String, size: Int64)? {
+        guard let text = try? String(contentsOf: recordLocation(of: file, in: entry), encoding: .utf8) else { return nil }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count >= 2, parts[0].count == 64, let size = Int64(parts[1]) else { return nil }
+        return (String(parts[0]), size)
+    }
+
+    /// Refuses a model whose licence must be accepted (OpenFace, CodeFormer) unless it was, with the
+    /// licence text in the error. Loaders call it even for installed copies: having the file is not consent.
+    public func checkLicense(_ entry: ModelEntry) throws {
+        if entry.requiresAcceptance && !acceptLicenses {
+            throw VisageError.licenseNotAccepted(id: entry.id, license: entry.license)
         }
     }
 
@@ -84,33 +108,44 @@ public struct ModelStore: Sendable {
     }
 
     private func installFiles(_ entry: ModelEntry, force: Bool, progress: Bool) throws {
-        if entry.requiresAcceptance && !acceptLicenses {
-            throw VisageError.licenseNotAccepted(id: entry.id, license: entry.license)
-        }
+        try checkLicense(entry)
         if !force && isInstalled(entry) {
             Self.logger.info("\(entry.id) already installed in \(directory(for: entry).path)")
             return
         }
-        if entry.nonCommercial {
+        if entry.nonCommercial || entry.licenseNotice {
             Self.logger.warning("licence of \(entry.id): \(entry.license)")
         }
         let source = mirror.map { "mirror \($0.path)" } ?? "official URLs"
-        Self.logger.info("installing \(entry.id) (\(entry.files.count) file\(entry.files.count == 1 ? "" : "s"), \(ByteFormat.string(entry.totalSize))) from \(source)")
+        let pinned = entry.files.allSatisfy(\.isPinned)
+        let size = pinned ? ByteFormat.string(entry.totalSize) : "size not published"
+        Self.logger.info("installing \(entry.id) (\(entry.files.count) file\(entry.files.count == 1 ? "" : "s"), \(size)) from \(source)")
         for file in entry.files {
             let destination = location(of: file, in: entry)
-            if !force, let size = try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? NSNumber,
+            if !force, file.isPinned, let size = try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? NSNumber,
                size.int64Value == file.size { continue }
             try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
             let staged = try stage(file, entry: entry, progress: progress)
             defer { try? FileManager.default.removeItem(at: staged) }
             let actual = try Self.sha256(of: staged)
-            guard actual == file.sha256 else {
-                throw VisageError.checksumMismatch(path: file.path, expected: file.sha256, actual: actual)
+            if file.isPinned {
+                guard actual == file.sha256 else {
+                    throw VisageError.checksumMismatch(path: file.path, expected: file.sha256, actual: actual)
+                }
+            } else if let recorded = recordedHash(of: file, in: entry), recorded.sha256 != actual {
+                // A reinstall must bring the bytes the first install recorded, or a swapped file goes unnoticed.
+                throw VisageError.checksumMismatch(path: file.path, expected: recorded.sha256 + " (recorded at first install in \(recordLocation(of: file, in: entry).path))", actual: actual)
             }
             try AtomicFile.write(to: destination) { temp in try FileManager.default.copyItem(at: staged, to: temp) }
-            IntegrityCache(root: root).markGood([(destination, file.sha256)])
+            IntegrityCache(root: root).markGood([(destination, file.isPinned ? file.sha256 : actual)])
+            if !file.isPinned {
+                let size = (try FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? NSNumber)?.int64Value ?? 0
+                let record = recordLocation(of: file, in: entry)
+                try AtomicFile.write(to: record) { temp in try Data("\(actual) \(size)\n".utf8).write(to: temp) }
+                Self.logger.warning("\(entry.id)/\(file.path): no sha256 is published for this file; recorded sha256 \(actual) (\(size) bytes) in \(record.path). Compare it with the publisher's before trusting the model; later installs must match it")
+            }
         }
-        Self.logger.info("installed \(entry.id) in \(directory(for: entry).path) (sha256 verified)")
+        Self.logger.info("installed \(entry.id) in \(directory(for: entry).path) (\(pinned ? "sha256 verified" : "sha256 recorded, see the warning above"))")
     }
 
     /// Re-hashes every installed file. Returns one result per file.
@@ -119,7 +154,9 @@ public struct ModelStore: Sendable {
             let url = location(of: file, in: entry)
             guard FileManager.default.fileExists(atPath: url.path) else { return (file, .missing) }
             guard let actual = try? Self.sha256(of: url) else { return (file, .missing) }
-            return (file, actual == file.sha256 ? .ok : .mismatch(actual: actual))
+            // Unpinned files are checked against the hash recorded at their first install.
+            guard let expected = file.isPinned ? file.sha256 : recordedHash(of: file, in: entry)?.sha256 else { return (file, .missing) }
+            return (file, actual == expected ? .ok : .mismatch(actual: actual))
         }
     }
 
@@ -156,7 +193,7 @@ public struct ModelStore: Sendable {
             do {
                 try FileManager.default.createDirectory(at: downloadTarget.deletingLastPathComponent(), withIntermediateDirectories: true)
                 if !FileManager.default.fileExists(atPath: downloadTarget.path) {
-                    try Downloader.download(url, to: downloadTarget, expectedSize: isArchive ? nil : file.size, showProgress: progress)
+                    try Downloader.download(url, to: downloadTarget, expectedSize: isArchive || !file.isPinned ? nil : file.size, showProgress: progress)
                 }
                 if let member = file.archiveMember, isArchive {
                     try ArchiveExtractor.extract(member: member, from: downloadTarget, to: staged)
