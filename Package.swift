@@ -122,7 +122,8 @@ let package = Package(
         ),
         .target(
             name: "VisageCLNF",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageAU", "CVisageKernels"],
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageAU", "CVisageKernels",
+                           .product(name: "Crypto", package: "swift-crypto")],
             // Patch responses and CNN layers: unoptimised they would make the debug test suite crawl.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -74,6 +74,54 @@ void visage_ccnf_sigma_product_avx(const float *sigma_t, long stride, long posit
     }
 }
 
+/* The Swift normaliser (`normalisedColumns`) eight positions at a time: per-position mean and sum of squares in
+ * the patch's element order, norm 0 → 1, inverse norm through double as OpenFace divides, then the normalised
+ * columns. Same operations in the same order (no FMA), so the same bits. */
+__attribute__((target("avx")))
+void visage_ccnf_normalised_columns_avx(const float *aoi, long window, long width, long height, long stride,
+                                        float *means, float *inverse_norms, float *columns) {
+    const long side = window + width - 1;
+    const __m256 patch_size = _mm256_set1_ps((float)(width * height));
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    const __m256d one_d = _mm256_set1_pd(1.0);
+    for (long i = 0; i < window; i++) {
+        for (long jb = 0; jb < window; jb += 8) {
+            const float *base = aoi + i * side + jb;
+            __m256 sum = _mm256_setzero_ps();
+            for (long yy = 0; yy < height; yy++)
+                for (long xx = 0; xx < width; xx++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(base + yy * side + xx));
+            const __m256 mean = _mm256_div_ps(sum, patch_size);
+            __m256 squares = _mm256_setzero_ps();
+            for (long yy = 0; yy < height; yy++)
+                for (long xx = 0; xx < width; xx++) {
+                    const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(base + yy * side + xx), mean);
+                    squares = _mm256_add_ps(squares, _mm256_mul_ps(v, v));
+                }
+            __m256 norm = _mm256_sqrt_ps(squares);
+            norm = _mm256_blendv_ps(norm, one, _mm256_cmp_ps(norm, zero, _CMP_EQ_OQ));
+            const __m128 low = _mm256_castps256_ps128(norm), high = _mm256_extractf128_ps(norm, 1);
+            const __m128 inv_low = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(low)));
+            const __m128 inv_high = _mm256_cvtpd_ps(_mm256_div_pd(one_d, _mm256_cvtps_pd(high)));
+            const __m256 inverse = _mm256_insertf128_ps(_mm256_castps128_ps256(inv_low), inv_high, 1);
+            _mm256_storeu_ps(means + i * window + jb, mean);
+            _mm256_storeu_ps(inverse_norms + i * window + jb, inverse);
+        }
+    }
+    for (long k = 0; k < stride; k++) columns[k] = 1.0f;
+    for (long yy = 0; yy < height; yy++)
+        for (long xx = 0; xx < width; xx++) {
+            float *dst = columns + (1 + yy * width + xx) * stride;
+            for (long i = 0; i < window; i++) {
+                const float *src = aoi + (i + yy) * side + xx;
+                for (long jb = 0; jb < window; jb += 8) {
+                    const long p = i * window + jb;
+                    const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(src + jb), _mm256_loadu_ps(means + p));
+                    _mm256_storeu_ps(dst + p, _mm256_mul_ps(v, _mm256_loadu_ps(inverse_norms + p)));
+                }
+            }
+        }
+}
+
 #else
 
 int visage_kernels_have_avx(void) { return 0; }
@@ -83,6 +131,10 @@ void visage_ccnf_neuron_sums_avx(const float *weights, long neurons, long length
 }
 void visage_ccnf_sigma_product_avx(const float *sigma_t, long stride, long positions, const float *r, float *out) {
     (void)sigma_t; (void)stride; (void)positions; (void)r; (void)out;
+}
+void visage_ccnf_normalised_columns_avx(const float *aoi, long window, long width, long height, long stride,
+                                        float *means, float *inverse_norms, float *columns) {
+    (void)aoi; (void)window; (void)width; (void)height; (void)stride; (void)means; (void)inverse_norms; (void)columns;
 }
 
 #endif

@@ -57,9 +57,14 @@ struct CCNFResponseWorkspace {
                 inverseNorms.withUnsafeMutableBufferPointer { inverseBuffer in
                     raw.withUnsafeMutableBufferPointer { rawBuffer in
                         let cols = colBuffer.baseAddress!, r = rawBuffer.baseAddress!
-                        Self.normalisedColumns(aoi: aoi, window: window, width: expert.width, height: expert.height,
-                                               stride: stride, means: meanBuffer.baseAddress!,
-                                               inverseNorms: inverseBuffer.baseAddress!, into: cols)
+                        if wide {
+                            visage_ccnf_normalised_columns_avx(aoi, window, expert.width, expert.height, stride,
+                                                               meanBuffer.baseAddress!, inverseBuffer.baseAddress!, cols)
+                        } else {
+                            Self.normalisedColumns(aoi: aoi, window: window, width: expert.width, height: expert.height,
+                                                   stride: stride, means: meanBuffer.baseAddress!,
+                                                   inverseNorms: inverseBuffer.baseAddress!, into: cols)
+                        }
                         r.update(repeating: 0, count: stride)
                         let neurons = expert.twoAlphas.count
                         if wide && neuronSums.count < neurons * stride {

@@ -1,21 +1,35 @@
 import Foundation
+import VisageCore
 
 /// The per-expert response covariances Σ of `CCNF_patch_expert::ComputeSigmas`, computed the first time a
 /// (scale, view, window size) is used and kept for the model's lifetime, as OpenFace caches them inside
 /// each expert. Σ = (2 · (Σα · I + Σ_b β_b · S_b))⁻¹ with the S_b the file's sigma components for that window.
+/// With a `CCNFSigmaCache` they also persist across processes: read back when a verified file exists,
+/// computed and written otherwise (the values are the same bits either way).
 ///
 /// Shared by every fitter of one model; a lock guards the cache (taken once per scale and frame).
 /// Each Σ is kept transposed and padded (`CCNFSigma`) in the layout the response product reads.
 final class CCNFSigmas: @unchecked Sendable {
     private struct Key: Hashable { var scale: Int, view: Int, window: Int }
     private let experts: CCNFPatchExperts
+    /// The model's name, which names its cache files.
+    private let modelName: String
+    private let diskCache: CCNFSigmaCache?
     private let lock = NSLock()
     private var cache: [Key: [CCNFSigma]] = [:]
+    /// Keys read from the disk cache and keys computed, for tests and logs.
+    private(set) var loadedFromDisk = 0
+    private(set) var computed = 0
 
-    init(experts: CCNFPatchExperts) { self.experts = experts }
+    init(experts: CCNFPatchExperts, modelName: String = "", diskCache: CCNFSigmaCache? = nil) {
+        self.experts = experts
+        self.modelName = modelName
+        self.diskCache = diskCache
+    }
 
     /// Σ for every landmark of the view (empty for landmarks that are not visible there). The first call for
-    /// a key computes them, on up to `threads` threads (one Cholesky inverse per landmark, up to 121×121).
+    /// a key reads them from the disk cache or computes them, on up to `threads` threads (one Cholesky
+    /// inverse per landmark, up to 121×121).
     func sigmas(scale: Int, view: Int, window: Int, threads: Int = 1) -> [CCNFSigma] {
         let key = Key(scale: scale, view: view, window: window)
         lock.lock()
@@ -25,8 +39,27 @@ final class CCNFSigmas: @unchecked Sendable {
         // `Response` picks the components whose size matches the window; none → Σ from the alphas alone.
         let components = experts.sigmaComponents[window] ?? []
         let viewExperts = level.experts[view], visible = level.visibilities[view]
+        let neededFlags = viewExperts.indices.map { visible[$0] && !viewExperts[$0].isEmpty }
+        let positions = window * window
+        var file: (url: URL, digest: [UInt8])?
+        var missReason = ""
+        if let diskCache {
+            let url = diskCache.url(model: modelName, scale: scale, view: view, window: window)
+            let digest = CCNFSigmaCache.inputsDigest(experts: viewExperts, needed: neededFlags, components: components, window: window)
+            switch diskCache.load(from: url, digest: digest, needed: neededFlags, positions: positions) {
+            case .success(let loaded):
+                Self.log.debug("response covariances \(modelName) scale \(scale) view \(view) window \(window): read from \(url.path)")
+                loadedFromDisk += 1
+                cache[key] = loaded
+                return loaded
+            case .failure(let miss):
+                missReason = miss.description
+                file = (url, digest)
+            }
+        }
+        let started = Date()
         var result = [CCNFSigma](repeating: .empty, count: viewExperts.count)
-        let needed = viewExperts.indices.filter { visible[$0] && !viewExperts[$0].isEmpty }
+        let needed = viewExperts.indices.filter { neededFlags[$0] }
         result.withUnsafeMutableBufferPointer { out in
             let job = CCNFSigmaJob(experts: viewExperts, components: components, window: window, landmarks: needed, out: out)
             let workers = min(max(threads, 1), needed.count)
@@ -36,9 +69,21 @@ final class CCNFSigmas: @unchecked Sendable {
                 job.run(worker: 0, of: 1)
             }
         }
+        computed += 1
         cache[key] = result
+        if let diskCache, let file {
+            let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+            do {
+                try diskCache.store(result, digest: file.digest, needed: neededFlags, positions: positions, to: file.url)
+                Self.log.info("response covariances \(modelName) scale \(scale) view \(view) window \(window): computed in \(seconds) s (\(missReason)) and cached in \(file.url.path)")
+            } catch {
+                Self.log.warning("response covariances \(modelName) scale \(scale) view \(view) window \(window): computed in \(seconds) s (\(missReason)); not cached: \(error)")
+            }
+        }
         return result
     }
+
+    private static let log = VisageLog.logger("clnf")
 
     static func sigma(expert: CCNFPatchExpert, components: [[Float]], window: Int) -> [Float] {
         let size = window * window
@@ -121,13 +166,16 @@ struct CCNFSigma: Sendable {
 
     static let empty = CCNFSigma(values: [], stride: 0)
 
-    private init(values: [Float], stride: Int) {
+    /// Floats per stored column: positions rounded up to 8.
+    static func stride(positions: Int) -> Int { (positions + 7) / 8 * 8 }
+
+    init(values: [Float], stride: Int) {
         self.values = values
         self.stride = stride
     }
 
     init(rowMajor sigma: [Float], positions: Int) {
-        let stride = (positions + 7) / 8 * 8
+        let stride = Self.stride(positions: positions)
         var values = [Float](repeating: 0, count: positions * stride)
         for p in 0..<positions {
             for q in 0..<positions { values[q * stride + p] = sigma[p * positions + q] }

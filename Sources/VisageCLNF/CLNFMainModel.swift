@@ -19,7 +19,8 @@ public struct CLNFMainModel: Sendable {
 
     /// Reads `LandmarkDetector <file>` and `LandmarkDetector_part <main file> <name> (main part)…` lines.
     /// Other modules (face detector conversion, validator) belong to other components and are ignored.
-    public init(contentsOf url: URL) throws {
+    /// With `sigmaCache`, every model's response covariances persist there across processes.
+    public init(contentsOf url: URL, sigmaCache: CCNFSigmaCache? = nil) throws {
         let lines = try CLNFModelFileLines(url: url)
         var main: CLNFModel?
         var parts: [CLNFPartModel] = []
@@ -27,7 +28,7 @@ public struct CLNFMainModel: Sendable {
             let words = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             switch module {
             case "LandmarkDetector":
-                main = try CLNFModel(contentsOf: lines.folder.appendingPathComponent(words[0]))
+                main = try CLNFModel(contentsOf: lines.folder.appendingPathComponent(words[0]), sigmaCache: sigmaCache)
             case "LandmarkDetector_part":
                 guard words.count >= 2, words.count % 2 == 0 else {
                     throw VisageError.invalidModel(path: url.path, reason: "part line '\(rest)' needs a file, a name and index pairs")
@@ -50,7 +51,7 @@ public struct CLNFMainModel: Sendable {
                 guard let entry = partMain.entries.first(where: { $0.0 == "LandmarkDetector" }) else {
                     throw VisageError.invalidModel(path: words[0], reason: "no LandmarkDetector line")
                 }
-                let model = try CLNFModel(contentsOf: partMain.folder.appendingPathComponent(entry.1))
+                let model = try CLNFModel(contentsOf: partMain.folder.appendingPathComponent(entry.1), sigmaCache: sigmaCache)
                 parts.append(CLNFPartModel(name: name, model: model, mapping: mapping, parameters: parameters))
             default:
                 continue
@@ -67,7 +68,7 @@ public struct CLNFMainModel: Sendable {
     }
 
     /// `main_clnf_general.txt` in OpenFace's model folder (`.../lib/local/LandmarkDetector/model`).
-    public init(openFaceModelFolder folder: URL) throws {
-        try self.init(contentsOf: folder.appendingPathComponent("main_clnf_general.txt"))
+    public init(openFaceModelFolder folder: URL, sigmaCache: CCNFSigmaCache? = nil) throws {
+        try self.init(contentsOf: folder.appendingPathComponent("main_clnf_general.txt"), sigmaCache: sigmaCache)
     }
 }

@@ -15,7 +15,8 @@ public struct CLNFModel: Sendable {
 
     /// Reads a `clnf_*.txt` module list: `PDM <file>`, `PatchesCCNF <file>` (one per scale, coarse to fine),
     /// `Triangulations <file>` (not needed for fitting). Paths are relative to the file's folder.
-    public init(contentsOf url: URL) throws {
+    /// With `sigmaCache`, the response covariances persist there across processes (`CCNFSigmaCache`).
+    public init(contentsOf url: URL, sigmaCache: CCNFSigmaCache? = nil) throws {
         let lines = try CLNFModelFileLines(url: url)
         var pdmURL: URL?
         var patches: [URL] = []
@@ -39,7 +40,7 @@ public struct CLNFModel: Sendable {
         name = url.deletingPathExtension().lastPathComponent
         shape = CLNFShapeModel(pdm: pdm)
         patchExperts = experts
-        sigmas = CCNFSigmas(experts: experts)
+        sigmas = CCNFSigmas(experts: experts, modelName: name, diskCache: sigmaCache)
     }
 }
 

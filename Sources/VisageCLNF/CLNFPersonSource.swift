@@ -89,16 +89,21 @@ final class TimedValidator: OpenFaceLandmarkValidator {
 
 /// The CLNF model loaded on first use and then shared by every source of one command: a folder of videos
 /// parses the patch experts once and computes each response covariance once, not once per video.
+/// With `sigmaCache` the response covariances also persist across processes (`CCNFSigmaCache`).
 public final class SharedCLNFModel: @unchecked Sendable {
     private let folder: URL
+    private let sigmaCache: CCNFSigmaCache?
     private let model = Locked<CLNFMainModel?>(nil)
 
-    public init(openFaceRoot: URL) { folder = CLNFPersonSource.modelFolder(openFaceRoot) }
+    public init(openFaceRoot: URL, sigmaCache: CCNFSigmaCache? = nil) {
+        folder = CLNFPersonSource.modelFolder(openFaceRoot)
+        self.sigmaCache = sigmaCache
+    }
 
     public func get() throws -> CLNFMainModel {
         try model.withLock { model in
             if let model { return model }
-            let loaded = try CLNFMainModel(openFaceModelFolder: folder)
+            let loaded = try CLNFMainModel(openFaceModelFolder: folder, sigmaCache: sigmaCache)
             model = loaded
             return loaded
         }

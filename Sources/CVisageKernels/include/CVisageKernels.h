@@ -27,6 +27,15 @@ void visage_ccnf_neuron_sums_avx(const float *weights, long neurons, long length
  */
 void visage_ccnf_sigma_product_avx(const float *sigma_t, long stride, long positions, const float *r, float *out);
 
+/*
+ * The contrast-normalised, transposed im2col of one area of interest (side = window + width - 1, rows of
+ * `side` floats, readable 8 floats past each row): means and inverse_norms per position (window² rounded up
+ * to 8 plus 8 writable floats), then columns row 0 = 1 and row 1 + y·width + x = (patch element − mean) ·
+ * inverse norm for every position (`stride` floats per row).
+ */
+void visage_ccnf_normalised_columns_avx(const float *aoi, long window, long width, long height, long stride,
+                                        float *means, float *inverse_norms, float *columns);
+
 #ifdef __cplusplus
 }
 #endif

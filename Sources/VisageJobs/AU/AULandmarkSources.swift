@@ -48,9 +48,12 @@ struct AULandmarkSourceFactory: @unchecked Sendable {
     }
 
     /// The CLNF model shared by every stream of the process: a folder of videos parses the patch experts
-    /// once and computes each response covariance once, not once per video.
+    /// once and computes each response covariance once, not once per video. The covariances also persist
+    /// beside the installed model (verified on every read), so later processes skip computing them.
     func sharedCLNFModel() throws -> CLNFMainModel {
-        try context.models.shared("clnf/\(openFaceRoot.path)") { SharedCLNFModel(openFaceRoot: openFaceRoot) }.get()
+        try context.models.shared("clnf/\(openFaceRoot.path)") {
+            SharedCLNFModel(openFaceRoot: openFaceRoot, sigmaCache: .beside(openFaceRoot: openFaceRoot))
+        }.get()
     }
 }
 
