@@ -82,6 +82,7 @@ EOF
     done
     mkdir -p "$STAGE/payload/twins"
     cp "$SHARED"/models/twins/*.graph.onnx "$SHARED/tools/twin.py" "$STAGE/payload/twins/"
+    cp "$SHARED/media/images/dlib_faces/bald_guys.jpg" "$STAGE/payload/"
     ffmpeg -v error -y -i "$SHARED/media/$CLIP" -t 20 -c:v mjpeg -q:v 3 -an "$STAGE/payload/clip.avi"
     chmod -R a+rX "$STAGE"
     du -sh "$STAGE"/* >&2
@@ -145,7 +146,9 @@ assemble() {
     ACCEL=cuda
     TWINS=$WORK/models
     CLIP_PATH=$WORK/payload/clip.avi
+    GROUP_PHOTO=$WORK/payload/bald_guys.jpg
     RUNS=100
+    DIAG_SECONDS=3
 }
 
 # The same benchmarks here, on the CPU, with the local build: proves the plumbing, not the speed.
@@ -158,7 +161,9 @@ assemble_cpu() {
     ACCEL=cpu
     TWINS=$ROOT/.deps/twins
     CLIP_PATH=$SHARED/media/$CLIP
+    GROUP_PHOTO=$SHARED/media/images/dlib_faces/bald_guys.jpg
     RUNS=2
+    DIAG_SECONDS=1
 }
 
 # Runs one benchmark, keeps its JSON (or its error) under $OUT; one failure does not stop the run.
@@ -226,9 +231,16 @@ part_b() {
     for m in scrfd-500m scrfd-2.5g yunet-2023mar; do
         bench_one "detect-$m" bench detect --json --accelerator "$ACCEL" --model "$m"
     done
+    # Embeddings of 24 faces: one per run against batches (what batching buys on this accelerator).
+    bench_one embed-batch bench embed --json --accelerator "$ACCEL" --image "$GROUP_PHOTO" --runs $((RUNS / 10 + 2))
     # Diagnostics: every model, batch sweep, device memory.
     if "$VISAGE" --help 2>&1 | grep -q diagnose; then
-        bench_one diagnose diagnose --json --accelerator "$ACCEL"
+        # The accelerator only (the CPU sweep of the twins would not fit one call), short sweeps, the twins too.
+        local models=() m
+        for m in yunet-2023mar scrfd-500m scrfd-2.5g pfld-68 sface-2021dec-int8bq; do models+=(--model "$m"); done
+        for m in inswapper_128_twin w600k_r50_twin det_10g_twin GFPGANv1.4_twin; do models+=(--model "$TWINS/$m.onnx"); done
+        bench_one diagnose diagnose --json --only "$ACCEL" --seconds-per-batch "$DIAG_SECONDS" --no-save \
+            --html "$OUT/diagnose.html" "${models[@]}"
     else say "no visage diagnose: skipped"; fi
     bench_one doctor doctor --json
 }

@@ -30,6 +30,15 @@ public final class APIServer: Sendable {
     let installedCache = Locked<(at: Date, ids: [String])>((.distantPast, []))
     let healthCache = Locked<(at: UInt64, body: Data)?>(nil)
     private let sweeper = Locked<Task<Void, Never>?>(nil)
+    /// Blocking work (database writes, file checks, decoding, installs) runs here, off the event loops, on
+    /// a few threads: a burst of requests queues up instead of making a thread (and a malloc arena) each.
+    /// One queue per server, so one server's slow work never holds up another's in the same process.
+    let blocking: OperationQueue = {
+        let queue = OperationQueue()
+        queue.name = "visage.server.blocking"
+        queue.maxConcurrentOperationCount = max(2, Platform.logicalCores)
+        return queue
+    }()
     let logger = VisageLog.logger("server")
 
     /// Opens (or creates) the data directory and its database. Nothing runs until `start`.

@@ -106,7 +106,7 @@ paths:
         '404': {$ref: '#/components/responses/Error'}
   /v1/jobs:
     post:
-      summary: Submit a job (swap, au, analyze); options have the command line's names
+      summary: Submit a job (swap, au, analyze, enhance); options have the command line's names
       requestBody:
         required: true
         content:
@@ -314,7 +314,7 @@ components:
       type: object
       required: [kind, inputs]
       properties:
-        kind: {type: string, enum: [swap, au, analyze]}
+        kind: {type: string, enum: [swap, au, analyze, enhance]}
         inputs:
           type: object
           description: 'File ids by option: swap {source, target}; au {input, landmarks-from?}; analyze {input}.'

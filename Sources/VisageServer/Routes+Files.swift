@@ -62,7 +62,7 @@ extension APIServer {
             let sha = try writer.finish()
             let head = writer.head
             let url = writer.url
-            let checked = try await Self.offLoop {
+            let checked = try await self.offLoop {
                 kind == .image ? try ContentCheck.image(at: url, head: head) : try ContentCheck.video(at: url, name: name)
             }
             let now = Date().timeIntervalSince1970

@@ -21,7 +21,7 @@ extension APIServer {
                 throw Self.describe(error)
             }
             let client = context.client
-            let record = try await Self.offLoop { try self.scheduler.submit(jobRequest, client: client) }
+            let record = try await self.offLoop { try self.scheduler.submit(jobRequest, client: client) }
             return try self.json(JobStatus(record, files: self.files, position: self.scheduler.position(of: record.id)), status: .created,
                                  headers: [.location: "/v1/jobs/\(record.id)"])
         }
@@ -53,14 +53,14 @@ extension APIServer {
                                    "job \(record.id) has already \(record.state.rawValue); nothing to cancel (DELETE ?remove=true removes it and its results)")
                 }
                 let client = context.client
-                try await Self.offLoop {
+                try await self.offLoop {
                     guard try self.store.deleteFinished(record.id) else { return }
                     try? FileManager.default.removeItem(at: self.files.resultDirectory(job: record.id))
                     self.logger.info("server: job \(record.id) and its results removed by \(client)")
                 }
                 return Response(status: .noContent)
             }
-            let updated = try await Self.offLoop { try self.scheduler.cancel(record.id) } ?? record
+            let updated = try await self.offLoop { try self.scheduler.cancel(record.id) } ?? record
             return try self.json(JobStatus(updated, files: self.files, position: nil), status: .accepted)
         }
         router.get("/v1/jobs/:id/events") { _, context in try self.events(try self.job(context)) }

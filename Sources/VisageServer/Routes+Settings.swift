@@ -37,13 +37,13 @@ extension APIServer {
             let data = try await self.jsonBody(request)
             let body: SettingsBody
             do { body = try JSONDecoder().decode(SettingsBody.self, from: data) } catch let error as DecodingError { throw Self.describe(error) }
-            try await Self.offLoop { try self.settings.setMode(body.mode) }
+            try await self.offLoop { try self.settings.setMode(body.mode) }
             self.live.follow(mode: body.mode)
             self.logger.info("server: performance mode set to \(body.mode.rawValue) by \(context.client); new jobs and live sessions follow it (\(self.live.count) session(s) restart in it)")
             return try self.json(SettingsBody(mode: self.settings.mode, modes: Self.modeDescriptions))
         }
         router.get("/v1/models") { _, _ in
-            try self.json(try await Self.offLoop { ModelListing.collect(store: self.modelStore) })
+            try self.json(try await self.offLoop { ModelListing.collect(store: self.modelStore) })
         }
         router.post("/v1/models/:id/install") { request, context in
             let id = try context.parameters.require("id")
@@ -64,7 +64,7 @@ extension APIServer {
             }
             let client = context.client
             let installer = store
-            try await Self.offLoop {
+            try await self.offLoop {
                 if entry.requiresAcceptance { self.logger.notice("server: licence of \(id) accepted by \(client): \(entry.license)") }
                 try installer.install(entry, progress: false)
             }

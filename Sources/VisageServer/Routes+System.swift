@@ -80,7 +80,7 @@ extension APIServer {
             // (Another request may have stored a newer answer than `now`: compare, never subtract.)
             if let cached = self.healthCache.value, now < cached.at + 100_000_000 { return Self.jsonResponse(cached.body) }
             let report = self.system.value != nil && self.installedCache.value.at.timeIntervalSinceNow > -2
-                ? self.health() : try await Self.offLoop { self.health() }
+                ? self.health() : try await self.offLoop { self.health() }
             var body = try JobJSON.data(report, pretty: false)
             body.append(0x0A)
             self.healthCache.withLock { cache in if (cache?.at ?? 0) < now { cache = (now, body) } }
@@ -103,16 +103,8 @@ extension APIServer {
         }
     }
 
-    /// Blocking work (database writes, file checks, decoding, installs) runs here, off the event loops, on
-    /// a few threads: a burst of requests queues up instead of making a thread (and a malloc arena) each.
-    static let blocking: OperationQueue = {
-        let queue = OperationQueue()
-        queue.name = "visage.server.blocking"
-        queue.maxConcurrentOperationCount = max(2, Platform.logicalCores)
-        return queue
-    }()
-
-    static func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking work on this server's `blocking` queue, off the event loops.
+    func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             blocking.addOperation { continuation.resume(with: Result { try body() }) }
         }

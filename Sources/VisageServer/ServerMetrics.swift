@@ -28,7 +28,7 @@ public final class ServerMetrics: Sendable {
             .recordNanoseconds(Int64(seconds * 1e9))
     }
 
-    /// A job's stage ended ("swap", "au", "analyze").
+    /// A job's stage ended ("swap", "au", "analyze", "enhance").
     public func stageFinished(kind: String, stage: String, seconds: Double) {
         Metrics.Timer(label: "visage_job_stage_seconds", dimensions: [("kind", kind), ("stage", stage)], factory: factory)
             .recordNanoseconds(Int64(seconds * 1e9))
@@ -62,7 +62,7 @@ public final class ServerMetrics: Sendable {
             seen.insert(row.kind + "/" + row.state)
             Gauge(label: "visage_jobs", dimensions: [("kind", row.kind), ("state", row.state)], factory: factory).record(Double(row.count))
         }
-        for kind in ["swap", "au", "analyze"] {
+        for kind in ["swap", "au", "analyze", "enhance"] {
             for state in JobState.allCases where !seen.contains(kind + "/" + state.rawValue) {
                 Gauge(label: "visage_jobs", dimensions: [("kind", kind), ("state", state.rawValue)], factory: factory).record(0)
             }

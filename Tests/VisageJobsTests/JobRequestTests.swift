@@ -29,6 +29,27 @@ import VisageCore
         #expect(plain.draw == nil && plain.input == "/data/files/i1.jpg")
     }
 
+    /// The enhancer over the API: a job of its own (`visage enhance`) and an option of swap jobs (`--enhancer`);
+    /// a model file on the server's machine cannot be named in a request.
+    @Test func enhanceRequestsBecomeTheCLIsJobs() throws {
+        let request = try Self.decode(#"{"kind": "enhance", "inputs": {"input": "v1"}, "options": {"model": "gpen-bfr-512", "enhance-every": 2, "faces": "largest"}}"#)
+        guard case .enhance(let job) = try request.makeJob(input: Self.resolve, output: Self.place) else { Issue.record("not enhance"); return }
+        var cli = EnhanceJob(input: "/data/files/v1.mp4", output: "/data/results/job/output.mp4")
+        cli.model = "gpen-bfr-512"
+        cli.every = 2
+        cli.faces = .largest
+        #expect(try JobJSON.data(job, pretty: false) == JobJSON.data(cli, pretty: false))
+        let swap = try Self.decode(#"{"kind": "swap", "inputs": {"source": "s1", "target": "i2"}, "options": {"enhancer": "gfpgan-1.4", "enhance-blend": 0.5}}"#)
+        guard case .swap(let swapJob) = try swap.makeJob(input: Self.resolve, output: Self.place) else { Issue.record("not a swap"); return }
+        #expect(swapJob.enhancer == "gfpgan-1.4" && swapJob.enhanceBlend == 0.5 && swapJob.output == "/data/results/job/output.png")
+        func field(_ json: String) -> String? {
+            do { _ = try Self.decode(json).makeJob(input: Self.resolve, output: Self.place); return nil } catch let e as JobRequestError { return e.field } catch { return "\(error)" }
+        }
+        #expect(field(#"{"kind": "enhance", "inputs": {"input": "i"}, "options": {"enhancer-model": "/etc/passwd"}}"#) == "options.enhancer-model")
+        #expect(field(#"{"kind": "swap", "inputs": {"source": "s", "target": "t"}, "options": {"enhancer-model": "/etc/passwd"}}"#) == "options.enhancer-model")
+        #expect(field(#"{"kind": "enhance", "inputs": {"input": "i"}, "options": {"faces": "some"}}"#) == "options.faces")
+    }
+
     /// map-faces over the API: pairs of uploaded files, resolved like inputs; the source input is then
     /// not needed; every file id of the request is listed (retention keeps them while it waits).
     @Test func mapFacesTakesPairsOfFileIDs() throws {

@@ -54,7 +54,7 @@ public struct JobRequest: Codable, Sendable {
     }
 
     /// The kinds a request can ask for (cameras, live sources and benchmarks belong to the machine).
-    public static let servedKinds: [JobKind] = [.swap, .au, .analyze]
+    public static let servedKinds: [JobKind] = [.swap, .au, .analyze, .enhance]
 
     /// The typed job, with input ids resolved by `input(option, id)` and written files placed by
     /// `output(option, fileExtension)`. Throws `JobRequestError` naming the field that is wrong.
@@ -110,6 +110,7 @@ public struct JobRequest: Codable, Sendable {
             case .swap: return .swap(try JSONDecoder().decode(SwapJob.self, from: data))
             case .au: return .au(try JSONDecoder().decode(AUJob.self, from: data))
             case .analyze: return .analyze(try JSONDecoder().decode(AnalyzeJob.self, from: data))
+            case .enhance: return .enhance(try JSONDecoder().decode(EnhanceJob.self, from: data))
             default: throw JobRequestError(field: "kind", message: "kind \(kind.rawValue) cannot be requested")
             }
         } catch let error as DecodingError {
@@ -190,7 +191,7 @@ public struct JobFileOptions: Sendable {
         case .swap:
             return JobFileOptions(requiredInputs: ["source", "target"], mainInput: "target",
                                   outputs: [Output(name: "output", always: true) { $0 ? "mp4" : "png" }],
-                                  hostOnly: ["swap-model", "recognizer-model", "keep-frames"],
+                                  hostOnly: ["swap-model", "recognizer-model", "keep-frames", "enhancer-model"],
                                   filePairs: ("map-faces", replaces: "source"),
                                   optionNames: Set(SwapJob.CodingKeys.allCases.map(\.rawValue)))
         case .au:
@@ -201,6 +202,10 @@ public struct JobFileOptions: Sendable {
             return JobFileOptions(requiredInputs: ["input"], mainInput: "input",
                                   outputs: [Output(name: "draw", always: false) { $0 ? "mp4" : "png" }],
                                   hostOnly: [], optionNames: Set(AnalyzeJob.CodingKeys.allCases.map(\.rawValue)))
+        case .enhance:
+            return JobFileOptions(requiredInputs: ["input"], mainInput: "input",
+                                  outputs: [Output(name: "output", always: true) { $0 ? "mp4" : "png" }],
+                                  hostOnly: ["enhancer-model"], optionNames: Set(EnhanceJob.CodingKeys.allCases.map(\.rawValue)))
         default:
             return nil
         }
@@ -212,12 +217,14 @@ public enum RequestedJob: Sendable {
     case swap(SwapJob)
     case au(AUJob)
     case analyze(AnalyzeJob)
+    case enhance(EnhanceJob)
 
     public var kind: JobKind {
         switch self {
         case .swap: return .swap
         case .au: return .au
         case .analyze: return .analyze
+        case .enhance: return .enhance
         }
     }
 
@@ -226,6 +233,7 @@ public enum RequestedJob: Sendable {
         case .swap(let job): return job.requiredModels
         case .au(let job): return job.requiredModels
         case .analyze(let job): return job.requiredModels
+        case .enhance(let job): return job.requiredModels
         }
     }
 
@@ -235,6 +243,7 @@ public enum RequestedJob: Sendable {
         case .swap(let job): try job.validateOptions()
         case .au(let job): try job.validateOptions()
         case .analyze(let job): try job.validateOptions()
+        case .enhance(let job): try job.validateOptions()
         }
     }
 
@@ -243,6 +252,7 @@ public enum RequestedJob: Sendable {
         case .swap(let job): try job.validate()
         case .au(let job): try job.validate()
         case .analyze(let job): try job.validate()
+        case .enhance(let job): try job.validate()
         }
     }
 
@@ -252,6 +262,7 @@ public enum RequestedJob: Sendable {
         case .swap(let job): return try JobJSON.data(try job.run(in: context), pretty: false)
         case .au(let job): return try JobJSON.data(try job.run(in: context), pretty: false)
         case .analyze(let job): return try JobJSON.data(try job.run(in: context), pretty: false)
+        case .enhance(let job): return try JobJSON.data(try job.run(in: context), pretty: false)
         }
     }
 }

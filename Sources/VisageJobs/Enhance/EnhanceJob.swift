@@ -84,7 +84,7 @@ public struct EnhanceJob: VisageJob {
         self.output = output
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case input, output, model, faces, detector
         case enhancerModel = "enhancer-model", blend = "enhance-blend", every = "enhance-every", motion = "enhance-motion"
         case keepAudio = "keep-audio", videoEncoder = "video-encoder", videoQuality = "video-quality", detectEvery = "detect-every"

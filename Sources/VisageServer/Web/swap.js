@@ -172,6 +172,8 @@ function options() {
   number('swap-opacity', 'opacity', 1);
   number('swap-sharpen', 'sharpen', 0);
   if ($('swap-color-correction').checked) o['color-correction'] = true;
+  // The enhancer's model must be installed on the server (System page); the API says so otherwise.
+  if ($('swap-enhancer').value) o.enhancer = $('swap-enhancer').value;
   if (state.target && state.target.kind === 'video') {
     if (!$('swap-keep-audio').checked) o['keep-audio'] = false;
     if ($('swap-video-encoder').value !== 'libx264') o['video-encoder'] = $('swap-video-encoder').value;
