@@ -51,6 +51,10 @@ rm -rf "$STAGE" "$TARBALL" && mkdir -p "$STAGE/bin" "$STAGE/lib" "$STAGE/license
 strip -o "$STAGE/bin/visage" "$binary"
 cp "$ort_lib" "$STAGE/lib/"
 ln -s "$(basename "$ort_lib")" "$STAGE/lib/libonnxruntime.so"
+# SQLite (the server's job store, through GRDB, which links the system's libsqlite3): public domain; the
+# loader finds it in lib/ through the RUNPATH.
+sqlite_lib="$(ldd "$binary" | awk '$1 ~ /^libsqlite3\.so/ { print $3; exit }')"
+[ -z "$sqlite_lib" ] || cp -L "$sqlite_lib" "$STAGE/lib/$(basename "$sqlite_lib")"
 # The CPU build dlopens it only to load an execution-provider plug-in; 15 kB, kept for parity with the wheel.
 [ -f "$ROOT/.deps/lib/libonnxruntime_providers_shared.so" ] && cp "$ROOT/.deps/lib/libonnxruntime_providers_shared.so" "$STAGE/lib/"
 

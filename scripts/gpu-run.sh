@@ -10,7 +10,8 @@
 #            scripts/gpu-run.sh plan         prints the device calls below, with what each carries
 #   device:  scripts/gpu-run.sh receive K    one call per piece: copies piece K to /tmp/visage-gpu
 #   device:  scripts/gpu-run.sh bench A      unpacks, fills the twins, runs part A of the benchmarks
-#   device:  scripts/gpu-run.sh bench B      part B (each part fits the 600 s limit of one call)
+#   device:  scripts/gpu-run.sh bench B      part B: swap + enhancer, live, detection, embeddings
+#   device:  scripts/gpu-run.sh bench C      part C: visage diagnose (each part fits the 600 s of one call)
 #
 # Results: JSON files under $OUT (one per benchmark) plus run.log. `bench --cpu` runs the same
 # benchmarks here on the CPU with the local build (a dry run of the plumbing; few frames).
@@ -47,16 +48,22 @@ ort_wheel() {
 
 prepare() {
     [ -n "$SHARED" ] || die "../shared is not beside the checkout (models, twins, the clip come from it)"
-    rm -rf "$STAGE" && mkdir -p "$STAGE/payload/models"
+    rm -rf "$STAGE/payload" && mkdir -p "$STAGE/payload/models"
     # 1. The CUDA ONNX Runtime: the libraries only, without TensorRT's provider (no libnvinfer there).
+    #    Made once (xz takes minutes); delete .gpu-run/pieces to make them again.
     local wheel tmp
     wheel=$(ort_wheel)
+    if [ -f "$STAGE/pieces" ]; then
+        say "CUDA ONNX Runtime pieces already in ${STAGE#"$ROOT"/} ($(cat "$STAGE/pieces"))"
+    else
+    rm -rf "$STAGE"/piece-*
     tmp=$(mktemp -d)
     python3 - "$wheel" "$tmp" <<'EOF'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     for name in z.namelist():
-        if name.startswith("onnxruntime/capi/") and ".so" in name and "tensorrt" not in name:
+        # The C API library and its providers; not TensorRT's, not the Python binding.
+        if name.startswith("onnxruntime/capi/") and ".so" in name and "tensorrt" not in name and "pybind" not in name:
             z.extract(name, sys.argv[2])
 EOF
     (cd "$tmp/onnxruntime/capi" && ls -la *.so* >&2)
@@ -70,6 +77,7 @@ EOF
     done
     echo "$k" > "$STAGE/pieces"
     rm -rf "$tmp"
+    fi
     # 2. The portable bundle (static Swift stdlib, minimal static OpenCV; docs/BUNDLE.md).
     [ -f dist/visage-linux-x86_64.tar.xz ] || make bundle
     cp dist/visage-linux-x86_64.tar.xz "$STAGE/payload/"
@@ -83,7 +91,10 @@ EOF
     mkdir -p "$STAGE/payload/twins"
     cp "$SHARED"/models/twins/*.graph.onnx "$SHARED/tools/twin.py" "$STAGE/payload/twins/"
     cp "$SHARED/media/images/dlib_faces/bald_guys.jpg" "$STAGE/payload/"
-    ffmpeg -v error -y -i "$SHARED/media/$CLIP" -t 20 -c:v mjpeg -q:v 3 -an "$STAGE/payload/clip.avi"
+    #    The clip rides with the last ORT piece, which has room (the payload has not).
+    local last=$(( $(cat "$STAGE/pieces") - 1 ))
+    ffmpeg -v error -y -i "$SHARED/media/$CLIP" -t 20 -c:v mjpeg -q:v 3 -an "$STAGE/piece-$last/clip.avi"
+    du -sm "$STAGE/piece-$last" | awk '$1 >= 63 { exit 1 }' || die "piece $last with the clip is over one call's 64 MiB"
     chmod -R a+rX "$STAGE"
     du -sh "$STAGE"/* >&2
     local payload
@@ -104,6 +115,7 @@ EOF
     done
     echo "run  command='scripts/gpu-run.sh receive payload && scripts/gpu-run.sh bench A'  carry=['.gpu-run/payload']"
     echo "run  command='scripts/gpu-run.sh bench B'  carry=[]"
+    echo "run  command='scripts/gpu-run.sh bench C'  carry=[]"
     echo "# results come back under files_at (JSON per benchmark, run.log); record them in docs/BENCHMARKS.md"
 }
 
@@ -145,7 +157,7 @@ assemble() {
     [ -x "$VISAGE" ] || die "no visage binary in the bundle"
     ACCEL=cuda
     TWINS=$WORK/models
-    CLIP_PATH=$WORK/payload/clip.avi
+    CLIP_PATH=$WORK/parts/clip.avi
     GROUP_PHOTO=$WORK/payload/bald_guys.jpg
     RUNS=100
     DIAG_SECONDS=3
@@ -233,6 +245,9 @@ part_b() {
     done
     # Embeddings of 24 faces: one per run against batches (what batching buys on this accelerator).
     bench_one embed-batch bench embed --json --accelerator "$ACCEL" --image "$GROUP_PHOTO" --runs $((RUNS / 10 + 2))
+}
+
+part_c() {
     # Diagnostics: every model, batch sweep, device memory.
     if "$VISAGE" --help 2>&1 | grep -q diagnose; then
         # The accelerator only (the CPU sweep of the twins would not fit one call), short sweeps, the twins too.
@@ -263,8 +278,9 @@ bench() {
     case $part in
         A) part_a ;;
         B) part_b ;;
-        all) part_a; part_b ;;
-        *) die "bench A | B | all [--cpu]" ;;
+        C) part_c ;;
+        all) part_a; part_b; part_c ;;
+        *) die "bench A | B | C | all [--cpu]" ;;
     esac 2> >(tee -a "$OUT/run-$part.log" >&2)
     say "results in $OUT"
 }

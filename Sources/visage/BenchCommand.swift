@@ -99,6 +99,7 @@ struct BenchSwap: ParsableCommand {
     @Flag(help: "Run the swap model converted to float16.") var fp16 = false
     @Flag(help: "Fresh tensors for every model run instead of bound, reused buffers (IO binding); also no CUDA graph.") var noIoBinding = false
     @Flag(help: "No CUDA graphs (on by default when the plan is CUDA and shapes are static).") var noCudaGraph = false
+    @Flag(help: "Leave out the hand-off to the video encoder (also left out when ffmpeg is not on PATH).") var noEncode = false
     @Flag(help: "Print JSON on stdout.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -123,6 +124,7 @@ struct BenchSwap: ParsableCommand {
         job.fp16 = fp16
         job.ioBinding = !noIoBinding
         job.cudaGraph = !noCudaGraph
+        job.encode = !noEncode
         enhance.apply(to: &job)
         let context = try runtime.context(store: enhance.store)
         try CLIJob.prepare(job.requiredModels, context: context)

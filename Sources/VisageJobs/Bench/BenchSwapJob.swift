@@ -40,6 +40,8 @@ public struct BenchSwapJob: Codable, Sendable {
     public var ioBinding = true
     /// CUDA graphs where the plan is CUDA and shapes are static.
     public var cudaGraph = true
+    /// Hand every frame to the video encoder (ffmpeg), as `visage swap` does; off, or without ffmpeg: not.
+    public var encode = true
 
     public init() {}
 
@@ -94,8 +96,11 @@ public struct BenchSwapJob: Codable, Sendable {
         let temporal = try enhancerSetup?.temporal(context: context)
         let enhanceTimes = StageTimes()
         let encodePath = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-swap-\(UUID().uuidString).mp4").path
-        let writer = try VideoWriter(path: encodePath, width: frame.width, height: frame.height, fps: 30)
-        defer { writer.cancel() }
+        // A machine without the ffmpeg program (a bare GPU box running the portable bundle) still measures
+        // the swap; the result says that the encoder hand-off was left out.
+        let writer = encode && MediaTools.ffmpeg != nil ? try VideoWriter(path: encodePath, width: frame.width, height: frame.height, fps: 30) : nil
+        defer { writer?.cancel() }
+        if writer == nil { VisageLog.logger("bench").notice("bench swap: no encoder hand-off measured (\(encode ? "ffmpeg is not on PATH" : "--no-encode"))") }
         var stages: [String: [Double]] = [:]
         var order: [String] = []
         var swappedFaces = 0
@@ -119,7 +124,7 @@ public struct BenchSwapJob: Codable, Sendable {
                 try temporal.enhance(work, faces: EnhancerSetup.faces(swapped), times: enhanceTimes)
                 for name in enhanceTimes.order { times.add("enhance_" + name, enhanceTimes.milliseconds[name]!) }
             }
-            try times.measure("encode_handoff") { try writer.write(work) }
+            if let writer { try times.measure("encode_handoff") { try writer.write(work) } }
             guard i >= warmup else { continue }
             for name in times.order {
                 if stages[name] == nil { order.append(name) }
@@ -144,7 +149,7 @@ public struct BenchSwapJob: Codable, Sendable {
                                    return summary
                                },
                                allocationsPerFrame: allocations.isEmpty ? nil : Stats.r(allocations.reduce(0, +) / Double(allocations.count)),
-                               fp16: fp16, ioBinding: ioBinding, cudaGraph: cudaGraph)
+                               fp16: fp16, ioBinding: ioBinding, cudaGraph: cudaGraph, encoded: writer != nil)
     }
 }
 
@@ -175,12 +180,14 @@ public struct BenchSwapResult: Codable, Sendable {
     public var fp16 = false
     public var ioBinding = true
     public var cudaGraph = true
+    /// Whether the frames went to the video encoder (the `encode_handoff` stage).
+    public var encoded = true
 
     enum CodingKeys: String, CodingKey {
         case benchmark, swapper, frame, faces, runs, order, fps, accelerator, cpu, enhancement
         case swappedFaces = "swapped_faces", detectEvery = "detect_every", medianMs = "median_ms", meanMs = "mean_ms"
         case outsideSwapModelMeanMs = "outside_swap_model_mean_ms", pasteMaskColourMedianMs = "paste_mask_colour_median_ms"
         case sourceOnceMs = "source_once_ms", allocationsPerFrame = "allocations_per_frame", fp16
-        case ioBinding = "io_binding", cudaGraph = "cuda_graph"
+        case ioBinding = "io_binding", cudaGraph = "cuda_graph", encoded
     }
 }

@@ -44,10 +44,14 @@ function plot(canvas, series, lo, hi, frames, label) {
   g.clearRect(0, 0, width, height);
   g.font = '11px system-ui, sans-serif';
   g.fillStyle = '#5b6470'; g.strokeStyle = '#e3e6ea'; g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + (i / 4) * (hi - lo);
+  // Grid lines on round values (1, 2, 2.5 or 5 times a power of ten), each labelled with its own value.
+  const raw = (hi - lo || 1) / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * 0.999);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + (step / magnitude === 2.5 ? 1 : 0));
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-6; v += step) {
     g.beginPath(); g.moveTo(left, y(v)); g.lineTo(width - right, y(v)); g.stroke();
-    g.fillText(v.toFixed(hi - lo > 4 ? 0 : 1), 2, y(v) + 4);
+    g.fillText((Math.abs(v) < step * 1e-6 ? 0 : v).toFixed(decimals), 2, y(v) + 4);
   }
   g.fillText(`frame ${frames[0]}`, left, height - 5);
   g.fillText(`${frames[1]}`, width - right - 30, height - 5);
