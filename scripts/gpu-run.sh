@@ -95,6 +95,8 @@ EOF
     local last=$(( $(cat "$STAGE/pieces") - 1 ))
     ffmpeg -v error -y -i "$SHARED/media/$CLIP" -t 20 -c:v mjpeg -q:v 3 -an "$STAGE/piece-$last/clip.avi"
     du -sm "$STAGE/piece-$last" | awk '$1 >= 63 { exit 1 }' || die "piece $last with the clip is over one call's 64 MiB"
+    # 4. OpenFace 2.2's model files (42 MiB) for the live AU benchmark: a call of their own.
+    rm -rf "$STAGE/openface" && mkdir -p "$STAGE/openface" && cp -r "$SHARED/models/openface-2.2.0" "$STAGE/openface/"
     chmod -R a+rX "$STAGE"
     du -sh "$STAGE"/* >&2
     local payload
@@ -113,6 +115,7 @@ EOF
     for ((k = 0; k < n; k++)); do
         echo "run  command='scripts/gpu-run.sh receive $k'  carry=['.gpu-run/piece-$k']"
     done
+    echo "run  command='scripts/gpu-run.sh receive openface'  carry=['.gpu-run/openface']"
     echo "run  command='scripts/gpu-run.sh receive payload && scripts/gpu-run.sh bench A'  carry=['.gpu-run/payload']"
     echo "run  command='scripts/gpu-run.sh bench B'  carry=[]"
     echo "run  command='scripts/gpu-run.sh bench C'  carry=[]"
@@ -126,6 +129,8 @@ receive() {
     mkdir -p "$WORK/parts"
     if [ "$what" = payload ]; then
         cp -r "$STAGE/payload" "$WORK/"
+    elif [ "$what" = openface ]; then
+        mkdir -p "$WORK/payload/models" && cp -r "$STAGE/openface/openface-2.2.0" "$WORK/payload/models/"
     else
         cp "$STAGE/piece-$what"/* "$WORK/parts/"
     fi
@@ -153,7 +158,7 @@ assemble() {
     export VISAGE_ORT_LIBRARY=$WORK/ort/libonnxruntime.so.$ORT_VERSION
     [ -f "$VISAGE_ORT_LIBRARY" ] || VISAGE_ORT_LIBRARY=$(ls "$WORK"/ort/libonnxruntime.so* | head -1)
     export VISAGE_MODEL_MIRROR=$WORK/payload/models VISAGE_ACCEPT_LICENSES=1 VISAGE_MODEL_DIR=$WORK/installed
-    VISAGE=$(ls "$WORK"/bundle/bin/visage "$WORK"/bundle/visage 2>/dev/null | head -1)
+    VISAGE=$WORK/bundle/bin/visage
     [ -x "$VISAGE" ] || die "no visage binary in the bundle"
     ACCEL=cuda
     TWINS=$WORK/models
@@ -244,7 +249,7 @@ part_b() {
         bench_one "detect-$m" bench detect --json --accelerator "$ACCEL" --model "$m"
     done
     # Embeddings of 24 faces: one per run against batches (what batching buys on this accelerator).
-    bench_one embed-batch bench embed --json --accelerator "$ACCEL" --image "$GROUP_PHOTO" --runs $((RUNS / 10 + 2))
+    bench_one embed-batch bench embed --json -v --accelerator "$ACCEL" --image "$GROUP_PHOTO" --runs $((RUNS / 10 + 2))
 }
 
 part_c() {

@@ -150,15 +150,19 @@ public final class SessionBinding: @unchecked Sendable {
             boundInputs.append(value!)
             try library.check(api.BindInput(binding, inputNames[i], value), "BindInput '\(session.inputs[i].name)'")
         }
-        // On the device, outputs whose shape is known up front (a leading dynamic dim is the batch) get their
-        // buffers now, before any run: a CUDA graph is captured on later runs and must see the addresses it
-        // will replay. Other outputs go where ONNX Runtime puts them on the first run; `adoptOutputs` then
-        // keeps those buffers.
+        // On the device, outputs whose shape is known up front get their buffers now, before any run: a CUDA
+        // graph is captured on later runs and must see the addresses it will replay. Other outputs go where
+        // ONNX Runtime puts them on the first run; `adoptOutputs` then keeps those buffers.
+        // A leading dynamic output dim is the batch only when the inputs vary in nothing else: a detector
+        // that takes any image size (SCRFD: [?,3,?,?] → [?,10]) has outputs whose leading dim counts anchors.
+        // With every input fully static, nothing batches, and a dynamic output dim is something else.
+        let onlyBatchVaries = session.inputs.allSatisfy { $0.shape.dropFirst().allSatisfy { $0 >= 0 } }
+            && session.inputs.contains { ($0.shape.first ?? 0) < 0 }
         let outputInfo = device?.memoryInfo ?? library.cpuMemoryInfo
         for (i, name) in outputNames.enumerated() {
             let output = session.outputs[i]
             var dims = output.shape
-            if let first = dims.first, first < 0 { dims[0] = shape.batch }
+            if onlyBatchVaries, let first = dims.first, first < 0 { dims[0] = shape.batch }
             if let device, dims.allSatisfy({ $0 >= 0 }), let type = output.elementType {
                 var value: OpaquePointer?
                 let shape64 = dims.map { Int64($0) }

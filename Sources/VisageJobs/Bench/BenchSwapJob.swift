@@ -132,8 +132,10 @@ public struct BenchSwapJob: Codable, Sendable {
             }
         }
         let medians = stages.mapValues { Stats.r(Stats.percentile($0, 50)) }
-        // Means over the run: with detection every N frames the per-frame cost is an average, not a median.
-        let means = stages.mapValues { Stats.r($0.reduce(0, +) / Double($0.count)) }
+        // Means per timed frame: with detection every N frames, or an enhancer whose cache skips the network
+        // on most frames, a stage's cost per frame is its total over the run divided by the frames, not the
+        // mean of the frames where it ran (medians stay over the frames where it ran).
+        let means = stages.mapValues { Stats.r($0.reduce(0, +) / Double(runs)) }
         let perFrame = means.values.reduce(0, +)
         // The swap itself: inswapper's network, or the landmark swapper's warp and Poisson blend.
         let modelStages: Set<String> = ["swap_model", "warp", "blend", "enhance_model"]
