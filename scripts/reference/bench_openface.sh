@@ -74,7 +74,7 @@ run_once() {   # mode name program
   local t
   if [ "$program" = openface ]; then
     t=$( { time "${pin[@]}" "$OPENFACE" -f "${FILE[$name]}" -out_dir "$out" -2Dfp -3Dfp -pdmparams -pose -aus -gaze \
-             >/dev/null 2>&1; } 2>&1 ) || die "OpenFace failed on ${FILE[$name]}"
+             >/dev/null 2>&1; } 2>&1 ) || die "OpenFace failed on ${FILE[$name]} (run it by hand; it needs: apt install libdlib19.1 libboost-filesystem1.74.0 libopenblas0-pthread libtbb12)"
   else
     t=$( { time "${pin[@]}" "$VISAGE" au "${FILE[$name]}" -o "$out/$name.csv" >/dev/null 2>&1; } 2>&1 ) \
       || die "visage au failed on ${FILE[$name]} (run it by hand to see why)"
