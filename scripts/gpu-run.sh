@@ -13,8 +13,9 @@
 #   device:  scripts/gpu-run.sh bench B      part B: swap + enhancer, live, detection, embeddings
 #   device:  scripts/gpu-run.sh bench C      part C: visage diagnose (each part fits the 600 s of one call)
 #
-# Results: JSON files under $OUT (one per benchmark) plus run.log. `bench --cpu` runs the same
-# benchmarks here on the CPU with the local build (a dry run of the plumbing; few frames).
+# Results: JSON files (one per benchmark) plus run-PART.log under /tmp/visage-gpu/results/PART, all parts
+# so far archived as $OUT/results.tgz (the device tool returns only a few files per call).
+# `bench --cpu` runs the same benchmarks here on the CPU with the local build (a dry run of the plumbing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -267,10 +268,13 @@ part_c() {
 
 bench() {
     local part=${1:-all} cpu=${2:-}
-    OUT=${OUT:-$STAGE/out}
-    mkdir -p "$OUT"
-    if [ "$cpu" = --cpu ] || [ "$part" = --cpu ]; then
-        [ "$part" = --cpu ] && part=all
+    # The device tool brings back only a few files of a call's $OUT, so each part writes its files under
+    # $WORK/results/PART and leaves one archive of every part so far in $OUT.
+    local archive_to=${OUT:-$STAGE/out}
+    [ "${1:-}" = --cpu ] || [ "$cpu" = --cpu ] && part=${part/--cpu/all}
+    OUT=$WORK/results/$part
+    rm -rf "$OUT" && mkdir -p "$OUT" "$archive_to"
+    if [ "$cpu" = --cpu ] || [ "${1:-}" = --cpu ]; then
         assemble_cpu
     else
         assemble
@@ -287,7 +291,8 @@ bench() {
         all) part_a; part_b; part_c ;;
         *) die "bench A | B | C | all [--cpu]" ;;
     esac 2> >(tee -a "$OUT/run-$part.log" >&2)
-    say "results in $OUT"
+    tar -C "$WORK/results" -czf "$archive_to/results.tgz" .
+    say "results in $OUT; every part so far in $archive_to/results.tgz"
 }
 
 case ${1:-} in
