@@ -241,10 +241,10 @@ part_b() {
         bench_one enhance-gfpgan "${e[@]}"
     else say "no bench enhance: skipped"; fi
     # Live on a real clip: bench live runs it sequentially and pipelined and reports both.
-    bench_one live-inswapper bench live --json --accelerator "$ACCEL" --source "$CLIP_PATH" --frames $((RUNS * 3)) \
+    bench_one live-inswapper bench live --json --accelerator "$ACCEL" --source "$CLIP_PATH" --frames $(( RUNS * 3 > 10 ? RUNS * 3 : 10 )) \
         --workloads detect,landmark,inswapper --swap-model "$TWINS/inswapper_128_twin.onnx" \
         --recognizer-model "$TWINS/w600k_r50_twin.onnx"
-    bench_one live-au bench live --json --accelerator "$ACCEL" --source "$CLIP_PATH" --frames $((RUNS * 3)) --workloads detect,au
+    bench_one live-au bench live --json --accelerator "$ACCEL" --source "$CLIP_PATH" --frames $(( RUNS * 3 > 10 ? RUNS * 3 : 10 )) --workloads detect,au
     # Detection at 640.
     for m in scrfd-500m scrfd-2.5g yunet-2023mar; do
         bench_one "detect-$m" bench detect --json --accelerator "$ACCEL" --model "$m"
