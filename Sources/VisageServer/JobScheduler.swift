@@ -28,6 +28,9 @@ public final class JobScheduler: @unchecked Sendable {
     private var running: [String: CancellationToken] = [:]
     private var stopping = false
     private var finishedWorkers = 0
+    /// Called on the worker once a job is marked running, before it runs (tests hold a job there, so that
+    /// "running" does not depend on how fast a shared machine gets through the job).
+    let beforeRun = Locked<(@Sendable (String) -> Void)?>(nil)
 
     init(store: JobStore, files: FileStore, events: JobEvents, metrics: ServerMetrics, settings: ServerSettings, modelStore: ModelStore,
          models: ModelRegistry, scrubber: PathScrubber, workers: Int, capacity: Int) {
@@ -153,6 +156,7 @@ public final class JobScheduler: @unchecked Sendable {
         guard let record = (try? store.start(id, at: started)) ?? nil else { return }
         publishState(record)
         logger.info("server: job \(id) (\(record.kind)) started (attempt \(record.attempts))")
+        beforeRun.value?(id)
         let directory = files.resultDirectory(job: id)
         let context = JobContext(store: modelStore, session: settings.jobSession, models: models, cancellation: token,
                                  progress: progressSink(id, kind: record.kind), logger: logger)
