@@ -31,8 +31,10 @@ struct DiagnoseCLITests {
         let inside = try #require(pfld["allocations_per_run_inside_onnxruntime"] as? Double)
         let unbound = try #require(pfld["allocations_per_run_unbound"] as? Double)
         // Release builds measure 0 of ours (docs/ACCELERATORS.md); a debug build (what `swift test` runs)
-        // boxes generic closures, about 24 per run. Fresh tensors per run cost ~40 more on either build.
-        #expect(bound - inside < 32, "bound run: \(bound) allocations, \(inside) of them inside ONNX Runtime")
+        // boxes generic closures, about 24 per run. The counter is process-wide, so the process's other
+        // threads (logging, the runtime's own) add a few more now and then: 24-39 seen on a loaded machine.
+        // Fresh tensors per run cost ~40 more on either build.
+        #expect(bound - inside < 48, "bound run: \(bound) allocations, \(inside) of them inside ONNX Runtime")
         #expect(unbound - bound >= 10, "unbound \(unbound) vs bound \(bound)")
         let sweep = try #require(pfld["sweep"] as? [[String: Any]])
         #expect(sweep.compactMap { $0["batch"] as? Int } == [1, 2])
