@@ -47,30 +47,16 @@ struct BatchRunArguments: ParsableArguments {
         if index != nil && tasks == nil { throw ValidationError("--index needs --tasks N") }
     }
 
-    /// The slice: --shard, --index/--tasks, or the cluster's task index.
-    func resolveShard(logger: (String) -> Void) throws -> BatchShard {
-        if let shard { return try BatchShard(parsing: shard) }
-        if let index, let tasks { return try BatchShard(index: index, count: tasks) }
-        if let found = try BatchShard.fromEnvironment(ProcessInfo.processInfo.environment, tasks: tasks) {
-            logger("task \(found.shard) (index from $\(found.from.rawValue))")
-            return found.shard
-        }
-        if let tasks, tasks > 1 {
-            throw VisageError.invalidArgument("--tasks \(tasks) without a task index: add --index I, or run inside a Slurm array or a Kubernetes Indexed Job")
-        }
-        return .whole
-    }
-
     /// Runs a manifest the command-line way: models installed first, a progress line, a summary, and the
     /// exit status the number of failed items (130 when stopped).
     func run(manifestPath: String) throws {
         let manifest = try BatchManifest(contentsOf: manifestPath)
         let context = try runtime.context()
-        let shard = try resolveShard { Output.note($0) }
+        let shard = try BatchShard.resolve(shard: shard, index: index, tasks: tasks, environment: ProcessInfo.processInfo.environment) { Output.note($0) }
         let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifestPath)
         let mine = manifest.entries.filter { shard.contains($0.index) }.count
         let cores = BatchPlan.cores(requested: cores, environment: ProcessInfo.processInfo.environment)
-        let plan = BatchPlan.choose(cores: cores.count, items: mine, parallel: parallel, threads: runtime.threads, gpu: Self.usesGPU(context))
+        let plan = BatchPlan.choose(cores: cores.count, items: mine, parallel: parallel, threads: runtime.threads, gpu: BatchPlan.usesGPU(context))
         let runner = BatchRunner(manifest: manifest, options: BatchRunOptions(shard: shard, plan: plan, retryFailed: retryFailed, runDirectory: runDirectory))
         try CLIJob.prepare(runner.requiredModels, context: context)
         Output.note("\(mine) item\(mine == 1 ? "" : "s") in \(shard == .whole ? manifestPath : "slice \(shard) of \(manifestPath)"); \(cores.count) cores (\(cores.source)); status in \(runDirectory.path)")
@@ -85,11 +71,6 @@ struct BatchRunArguments: ParsableArguments {
             throw PartialFailure(failures: summary.failures.map { InputFailure(input: $0.output == "line \($0.line)" ? $0.output : "line \($0.line) (\($0.output))", error: $0.error) },
                                  total: summary.items)
         }
-    }
-
-    static func usesGPU(_ context: JobContext) -> Bool {
-        let available = (try? ORTLibrary.shared())?.availableProviders ?? []
-        return (AcceleratorPlan.resolve(requested: context.session.accelerator, available: available).chosen.first ?? .cpu) != .cpu
     }
 
     static func text(_ s: BatchSummary) -> String {
@@ -356,24 +337,14 @@ struct BatchKubernetes: ParsableCommand {
 /// The batch's progress on stderr: a line redrawn a few times a second on a terminal, one every 10 s otherwise.
 enum BatchTerminalProgress {
     static func sink() -> BatchProgressSink {
-        let interactive = isatty(STDERR_FILENO) != 0
-        let last = Locked<UInt64>(0)
+        let line = StatusLine(quietEvery: 10)
         return { p in
-            let now = DispatchTime.now().uptimeNanoseconds
-            if p.finished {
-                if interactive && last.value > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-                return
-            }
-            let due = last.withLock { t -> Bool in
-                guard now - t > (interactive ? 250_000_000 : 10_000_000_000) else { return false }
-                t = now
-                return true
-            }
-            guard due else { return }
-            let eta = p.eta.map { String(format: " · ETA %.0f s", $0) } ?? ""
-            let line = String(format: "batch %@: %d/%d items done, %d failed, %d running · %.1f fps%@", p.shard.description, p.done, p.items,
+            if p.finished { line.finish(); return }
+            line.update {
+                let eta = p.eta.map { String(format: " · ETA %.0f s", $0) } ?? ""
+                return String(format: "batch %@: %d/%d items done, %d failed, %d running · %.1f fps%@", p.shard.description, p.done, p.items,
                               p.failed, p.running, p.fps, eta)
-            FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
+            }
         }
     }
 }

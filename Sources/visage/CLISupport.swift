@@ -26,27 +26,43 @@ enum SignalCancellation {
     }
 }
 
+/// A status line on stderr: redrawn at most four times a second on a terminal, one line every `quiet` seconds
+/// when stderr is a file or a pipe; `finish` ends a redrawn line.
+final class StatusLine: Sendable {
+    private let interactive = isatty(STDERR_FILENO) != 0
+    private let interval: UInt64
+    private let last = Locked<UInt64>(0)
+
+    init(quietEvery seconds: Double) { interval = UInt64(seconds * 1e9) }
+
+    /// Writes the line `make` returns if one is due now (`make` runs only then).
+    func update(_ make: () -> String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = last.withLock { t -> Bool in
+            guard now - t > (interactive ? 250_000_000 : interval) else { return false }
+            t = now
+            return true
+        }
+        guard due else { return }
+        FileHandle.standardError.write(Data(((interactive ? "\r" : "") + make() + (interactive ? "" : "\n")).utf8))
+    }
+
+    func finish() {
+        if interactive && last.value > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
 /// Progress on stderr: a line redrawn a few times a second on a terminal, one line every 5 s otherwise.
 enum TerminalProgress {
     static func sink() -> ProgressSink {
-        let interactive = isatty(STDERR_FILENO) != 0
-        let last = Locked<UInt64>(0)
+        let line = StatusLine(quietEvery: 5)
         return { p in
-            let now = DispatchTime.now().uptimeNanoseconds
-            if p.finished {
-                if interactive && last.value > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-                return
+            if p.finished { line.finish(); return }
+            line.update {
+                let part = p.total.map { String(format: " / %d (%.0f%%)", $0, 100 * Double(p.done) / Double(max($0, 1))) } ?? ""
+                let eta = p.eta.map { String(format: ", ETA %.0f s", $0) } ?? ""
+                return String(format: "%@: frame %d%@, %.1f fps%@", p.stage, p.done, part, p.fps, eta)
             }
-            let due = last.withLock { t -> Bool in
-                guard now - t > (interactive ? 250_000_000 : 5_000_000_000) else { return false }
-                t = now
-                return true
-            }
-            guard due else { return }
-            let part = p.total.map { String(format: " / %d (%.0f%%)", $0, 100 * Double(p.done) / Double(max($0, 1))) } ?? ""
-            let eta = p.eta.map { String(format: ", ETA %.0f s", $0) } ?? ""
-            let line = String(format: "%@: frame %d%@, %.1f fps%@", p.stage, p.done, part, p.fps, eta)
-            FileHandle.standardError.write(Data(((interactive ? "\r" : "") + line + (interactive ? "" : "\n")).utf8))
         }
     }
 }

@@ -82,3 +82,11 @@ public struct BatchPlan: Sendable, Equatable, Codable, CustomStringConvertible {
         return (Platform.logicalCores, "this machine's")
     }
 }
+
+extension BatchPlan {
+    /// Whether the models of this context run on a GPU here (then items share the accelerator, not cores).
+    public static func usesGPU(_ context: JobContext) -> Bool {
+        let available = (try? ORTLibrary.shared())?.availableProviders ?? []
+        return (AcceleratorPlan.resolve(requested: context.session.accelerator, available: available).chosen.first ?? .cpu) != .cpu
+    }
+}

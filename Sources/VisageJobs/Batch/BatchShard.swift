@@ -61,3 +61,22 @@ public struct BatchShard: Sendable, Equatable, Codable, CustomStringConvertible 
         return nil
     }
 }
+
+extension BatchShard {
+    /// The slice one task runs, from what its front end was given: `shard` ("I/N"), `index` with `tasks`,
+    /// or else the cluster's task index in `environment` (Slurm array, Kubernetes Indexed Job); the whole
+    /// manifest when none is given. `note` hears where an index from the environment came from.
+    public static func resolve(shard: String?, index: Int?, tasks: Int?, environment: [String: String],
+                               note: (String) -> Void) throws -> BatchShard {
+        if let shard { return try BatchShard(parsing: shard) }
+        if let index, let tasks { return try BatchShard(index: index, count: tasks) }
+        if let found = try BatchShard.fromEnvironment(environment, tasks: tasks) {
+            note("task \(found.shard) (index from $\(found.from.rawValue))")
+            return found.shard
+        }
+        if let tasks, tasks > 1 {
+            throw VisageError.invalidArgument("--tasks \(tasks) without a task index: add --index I, or run inside a Slurm array or a Kubernetes Indexed Job")
+        }
+        return .whole
+    }
+}
