@@ -42,7 +42,10 @@ run: build
 test: SETUP_FLAGS += --test
 test: build-debug
 	@scripts/setup-twins.sh
-	@set -o pipefail; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log; status=$$?; \
+	@# Every test's scratch files go under one folder for this run, removed at the end (tests and the
+	@# programs they start create them through TMPDIR), so runs do not pile gigabytes up in /tmp.
+	@set -o pipefail; scratch=$$(mktemp -d /tmp/visage-test-run.XXXXXX); trap 'rm -rf "$$scratch"' EXIT; \
+	  TMPDIR=$$scratch $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log; status=$$?; \
 	  scripts/test-summary.sh .build/test.log; exit $$status
 
 bench: build

@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 1 ] || { echo "usage: $0 VISAGE_BINARY [WORK_DIR]" >&2; exit 2; }
 BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 [ -x "$BIN" ] || { echo "test-slurm-batch: $1 is not an executable" >&2; exit 2; }
-WORK="${2:-$(mktemp -d /tmp/visage-slurm-test.XXXXXX)}"
+WORK="${2:-$(mktemp -d "${TMPDIR:-/tmp}/visage-slurm-test.XXXXXX")}"
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
 MEDIA="${VISAGE_SHARED:-$ROOT/../shared}/media/video"

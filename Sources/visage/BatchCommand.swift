@@ -12,12 +12,12 @@ struct Batch: ParsableCommand {
         abstract: "Thousands of items on one machine or a cluster: a JSONL manifest, resumable items, Slurm arrays and Kubernetes Indexed Jobs.",
         discussion: """
         A manifest has one item per line: {"kind": "au", "input": "a.mp4", "output": "csv/a.csv", "landmarks": "pfld"} — kind
-        au, swap or analyze, and the command's options under their command-line names (paths relative to the manifest's
-        folder). `visage batch au|swap|analyze` write one from file patterns. Finished items (output + OUTPUT.done) are
+        au, swap, analyze or enhance, and the command's options under their command-line names (paths relative to the
+        manifest's folder). `visage batch au|swap|analyze|enhance` write one from file patterns. Finished items (output + OUTPUT.done) are
         skipped, a failing item is recorded and the rest go on, and the exit status is the number of failed items.
         See docs/BATCH.md.
         """,
-        subcommands: [BatchRun.self, BatchAU.self, BatchSwap.self, BatchAnalyze.self, BatchStatus.self, BatchMerge.self, BatchSlurm.self,
+        subcommands: [BatchRun.self, BatchAU.self, BatchSwap.self, BatchAnalyze.self, BatchEnhance.self, BatchStatus.self, BatchMerge.self, BatchSlurm.self,
                       BatchKubernetes.self],
         defaultSubcommand: BatchRun.self)
 }
@@ -184,6 +184,28 @@ struct BatchAnalyze: ParsableCommand {
             return item
         }
         try manifest.finish(items, kind: "analyze", run: runArguments)
+    }
+}
+
+struct BatchEnhance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enhance", abstract: "A manifest of `visage enhance` items from a file pattern, then run it.",
+        discussion: "Every other option is `visage enhance`'s (e.g. --model gpen-bfr-512, --enhance-every 1) and applies to every item.")
+
+    @Option(help: "Input photos or videos: a pattern with *, ? and ** (quote it).") var inputs: String
+    @Option(name: [.short, .customLong("output")], help: "Output template: {stem}, {name}, {ext}, {dir}, {index}, e.g. 'restored/{stem}{ext}'.") var output: String
+    @OptionGroup var manifest: BatchManifestArguments
+    @OptionGroup var runArguments: BatchRunArguments
+    @Argument(parsing: .allUnrecognized, help: .hidden) var enhanceOptions: [String] = []
+
+    func run() throws {
+        let template = try BatchOutputTemplate(output)
+        let items = try BatchManifestBuilder.items(kind: "enhance", inputs: inputs, output: template) { input, output in
+            let job = try parseItemOptions(Enhance.self, ["-i", manifest.relative(input), "-o", manifest.relative(output)] + enhanceOptions, command: "enhance").job
+            try job.validateBatchItem()
+            return job
+        }
+        try manifest.finish(items, kind: "enhance", run: runArguments)
     }
 }
 

@@ -73,6 +73,30 @@ import Testing
         #expect(Self.bytes(dir.path + "/json/obama.json") == Data(document.stdout.utf8), "the .json file is what --json prints")
     }
 
+    /// Enhance items (the filled GFPGAN twin, given by path: the manifest records its checksum like an input's)
+    /// write the bytes `visage enhance` writes.
+    @Test func enhanceItemsEqualVisageEnhance() throws {
+        let dir = try CLI.temporaryDirectory()
+        let twin = try EnhanceCLITests.twin()
+        let photos = try Self.folder(of: ["obama.jpg", "biden.jpg"].map { CLI.repository.appendingPathComponent("Samples/" + $0).path }, in: dir, name: "photos")
+        let run = try CLI.run(["batch", "enhance", "--inputs", photos.path + "/*.jpg", "-o", dir.path + "/restored/{stem}.png",
+                               "--manifest", dir.path + "/enhance.jsonl", "--enhancer-model", twin, "--enhance-blend", "0.6"],
+                              environment: EnhanceCLITests.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("2 items: 2 done"), "\(run.stdout)")
+        let lines = try String(contentsOfFile: dir.path + "/enhance.jsonl", encoding: .utf8)
+        #expect(lines.contains("\"kind\":\"enhance\"") && lines.contains("\"enhance-blend\":0.6"))
+        for name in ["obama", "biden"] {
+            let reference = dir.appendingPathComponent("ref-\(name).png").path
+            let one = try CLI.run(["enhance", "-i", photos.appendingPathComponent(name + ".jpg").path, "-o", reference, "--enhancer-model", twin,
+                                   "--enhance-blend", "0.6"], environment: EnhanceCLITests.environment)
+            #expect(one.status == 0, "\(one.stderr)")
+            let made = dir.appendingPathComponent("restored/\(name).png").path
+            #expect(Self.bytes(made) != nil && Self.bytes(made) == Self.bytes(reference), "enhance \(name)")
+            #expect(Self.bytes(made) != Self.bytes(photos.appendingPathComponent(name + ".jpg").path))
+        }
+    }
+
     /// A folder nobody may write to: read-only mode, and for root (whom modes do not stop) the immutable flag.
     static func makeUnwritable(_ folder: URL, _ on: Bool) throws {
         if on { try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: folder.path) }

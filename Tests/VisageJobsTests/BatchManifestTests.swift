@@ -61,7 +61,9 @@ import VisageJobs
         #expect(failure("{\"kind\": \"au\", \"camera\": 0, \"output\": \"a.csv\"}")?.contains("camera cannot be an item") == true)
         #expect(failure("{\"kind\": \"swap\", \"target\": \"a.mp4\", \"output\": \"b.mp4\"}")?.hasPrefix("give a source face") == true)
         #expect(failure("{\"kind\": \"analyze\", \"input\": \"a.mp4\", \"output\": \"a.csv\"}")?.contains("must be .jsonl") == true)
-        #expect(failure("{\"kind\": \"enhance\", \"input\": \"a.png\", \"output\": \"b.png\"}")?.contains("not available in this build") == true)
+        #expect(failure("{\"kind\": \"enhance\", \"input\": \"a.png\", \"output\": \"b.png\", \"enhance-every\": 0}") == "enhance-every must be from 1 to 100 (got 0)")
+        #expect(failure("{\"kind\": \"enhance\", \"input\": \"a.mp4\", \"output\": \"b.mp4\", \"faces\": 2}")?.contains("face number for photos only") == true)
+        #expect(failure("{\"kind\": \"enhance\", \"input\": \"a.png\", \"output\": \"b.png\", \"blend\": 0.5}")?.hasPrefix("unknown option 'blend' for enhance") == true)
         // The bad line stays in the list, named by its output when it has one.
         let list = entries("{\"kind\": \"au\", \"input\": \"a.mp4\", \"output\": \"x.csv\", \"oops\": 1}\nnot json\n")
         #expect(list.count == 2 && list.allSatisfy { (try? $0.item.get()) == nil })

@@ -118,7 +118,7 @@ import VisageRuntime
         let csv = dir.appendingPathComponent("csv")
         try FileManager.default.createDirectory(at: csv, withIntermediateDirectories: true)
         // What a killed earlier attempt left behind: removed before the item runs again.
-        let leftover = csv.appendingPathComponent(".b.partial-0a1b2c3d.csv")
+        let leftover = csv.appendingPathComponent(".a.partial-0a1b2c3d.csv")
         try Data("half".utf8).write(to: leftover)
         let manifest = try Self.write([Self.line(Self.clips[0], "csv/a.csv", frames: 200), Self.line(Self.clips[1], "csv/b.csv", frames: 200),
                                        Self.line(Self.clips[0], "csv/c.csv", frames: 200)], in: dir)
@@ -127,7 +127,7 @@ import VisageRuntime
             if p.frames >= 30 { token.cancel(.interrupted) }
         }
         #expect(stopped.interrupted && stopped.done == 0 && stopped.failedTotal == 0 && stopped.notRun == 3)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: csv.path) == [".b.partial-0a1b2c3d.csv"], "no CSV, no temporary file of its own")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: csv.path) == [".a.partial-0a1b2c3d.csv"], "no CSV, no temporary file of its own")
         var report = try BatchReport.load([dir.appendingPathComponent("m.run").path])
         #expect(report.pending == 3 && report.failed == 0 && report.running == 0)
 
@@ -136,5 +136,20 @@ import VisageRuntime
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
         report = try BatchReport.load([dir.appendingPathComponent("m.run").path])
         #expect(report.done == 3 && report.pending == 0 && report.fps > 0)
+    }
+
+    /// Items start largest input first, whatever the manifest's order, so a long clip never starts last and
+    /// holds the task while the other slots idle.
+    @Test func itemsStartLargestInputFirst() throws {
+        let dir = try JobFixtures.temporaryDirectory()
+        let sizes = try Self.clips.map { try #require(FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber).intValue }
+        try #require(sizes[0] < sizes[1], "the fixture's first clip is the smaller one")
+        let manifest = try Self.write([Self.line(Self.clips[0], "csv/small.csv", frames: 4), Self.line(Self.clips[1], "csv/large.csv", frames: 4),
+                                       Self.line(Self.clips[0], "csv/small-again.csv", frames: 4)], in: dir)
+        let summary = try Self.run(manifest, in: dir, parallel: 1)
+        #expect(summary.done == 3)
+        let events = try String(contentsOfFile: summary.statusFile, encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(BatchEvent.self, from: Data($0.utf8)) }
+        #expect(events.filter { $0.event == .begin }.compactMap(\.line) == [2, 1, 3], "largest first, ties in manifest order")
     }
 }

@@ -3,7 +3,7 @@ import VisageCore
 import VisageMedia
 
 // The jobs a manifest line can hold. Each item is the same job its command runs (`visage au`, `visage swap`,
-// `visage analyze`), so an item's output is the command's output for the same file and options.
+// `visage analyze`, `visage enhance`), so an item's output is the command's output for the same file and options.
 
 extension AUJob: BatchItemJob {
     public static func accepts(option key: String) -> Bool { CodingKeys(stringValue: key) != nil }
@@ -51,6 +51,28 @@ extension SwapJob: BatchItemJob {
         job.mapFaces = mapFaces.map { FacePair(source: Self.resolve($0.source, against: folder), reference: Self.resolve($0.reference, against: folder)) }
         job.swapModel = Self.resolve(swapModel, against: folder)
         job.recognizerModel = Self.resolve(recognizerModel, against: folder)
+        return job
+    }
+
+    public func runBatchItem(in context: JobContext) throws -> BatchItemOutcome {
+        let result = try run(in: context)
+        return BatchItemOutcome(frames: result.frames, warnings: result.warnings)
+    }
+}
+
+extension EnhanceJob: BatchItemJob {
+    public static func accepts(option key: String) -> Bool { CodingKeys(stringValue: key) != nil }
+
+    public var batchInputs: [String] { [input, enhancerModel].compactMap { $0 } }
+    public var batchOutputs: [String] { [output] }
+
+    public func validateBatchItem() throws { try validateOptions() }
+
+    public func resolvingPaths(against folder: URL) -> EnhanceJob {
+        var job = self
+        job.input = Self.resolve(input, against: folder)
+        job.output = Self.resolve(output, against: folder)
+        job.enhancerModel = Self.resolve(enhancerModel, against: folder)
         return job
     }
 

@@ -32,17 +32,11 @@ public struct BatchItemOutcome: Codable, Sendable, Equatable {
 /// The kinds a manifest line may name (`"kind": "au"`). A new kind is one line in `all`, for a job that
 /// conforms to `BatchItemJob`.
 public enum BatchKinds {
-    public enum Entry: Sendable {
-        case job(any BatchItemJob.Type)
-        /// A kind this build cannot run; items of it fail with `reason`.
-        case unavailable(reason: String)
-    }
-
-    public static let all: [String: Entry] = [
-        "au": .job(AUJob.self),
-        "swap": .job(SwapJob.self),
-        "analyze": .job(AnalyzeBatchItem.self),
-        "enhance": .unavailable(reason: "enhance items need the face enhancer job, which is not available in this build of Visage"),
+    public static let all: [String: any BatchItemJob.Type] = [
+        "au": AUJob.self,
+        "swap": SwapJob.self,
+        "analyze": AnalyzeBatchItem.self,
+        "enhance": EnhanceJob.self,
     ]
 
     public static var names: [String] { all.keys.sorted() }

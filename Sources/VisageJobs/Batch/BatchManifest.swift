@@ -123,9 +123,7 @@ public struct BatchManifest: Sendable {
         switch BatchKinds.all[kind] {
         case nil:
             return .failure(BatchLineError("unknown kind '\(kind)' (known: \(BatchKinds.names.joined(separator: ", ")))"))
-        case .unavailable(let reason)?:
-            return .failure(BatchLineError(reason))
-        case .job(let type)?:
+        case let type?:
             let unknown = object.keys.filter { $0 != "kind" && !type.accepts(option: $0) }.sorted()
             if !unknown.isEmpty {
                 return .failure(BatchLineError("unknown option\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")) for \(kind) (options are named as on the command line, e.g. \"detect-every\"; see visage \(kind) --help)"))

@@ -34,7 +34,10 @@ public enum FaceSelection: Sendable, Equatable, Codable, CustomStringConvertible
     }
 
     public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
+        let container = try decoder.singleValueContainer()
+        // A manifest may write a face number as a JSON number.
+        if let n = try? container.decode(Int.self) { self = .number(n); return }
+        let text = try container.decode(String.self)
         guard let value = FaceSelection(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "faces is all, largest or a face number, got '\(text)'"))
         }
@@ -119,6 +122,9 @@ public struct EnhanceJob: VisageJob {
         try OptionRules.check("video-quality", videoQuality, in: OptionRules.videoQuality)
         try OptionRules.check("detect-every", detectEvery, in: OptionRules.detectEvery)
         if case .number(let n) = faces { try OptionRules.check("faces", n, in: 1...10_000) }
+        if isVideo, case .number = faces {
+            throw VisageError.invalidArgument("faces takes a face number for photos only; for a video use all or largest")
+        }
     }
 
     public func validate() throws {
@@ -128,9 +134,6 @@ public struct EnhanceJob: VisageJob {
         if isVideo != MediaKind.isVideo(output) {
             throw VisageError.invalidArgument(isVideo ? "the input is a video: the output must be a video file (.mp4, .mov, .mkv, .webm)"
                                                       : "the input is an image: the output must be an image file")
-        }
-        if isVideo, case .number = faces {
-            throw VisageError.invalidArgument("faces takes a face number for photos only; for a video use all or largest")
         }
         try OutputCheck.validate(output, kind: isVideo ? .video : .image, inputs: [input])
     }
