@@ -122,8 +122,7 @@ let package = Package(
         ),
         .target(
             name: "VisageCLNF",
-            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageAU", "CVisageKernels",
-                           .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VisageCore", "VisageMedia", "VisageRuntime", "VisageFace", "VisageAU", "CVisageKernels"],
             // Patch responses and CNN layers: unoptimised they would make the debug test suite crawl.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

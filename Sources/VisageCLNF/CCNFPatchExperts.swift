@@ -98,7 +98,7 @@ public struct CCNFScale: Sendable {
             var row: [CCNFPatchExpert] = []
             row.reserveCapacity(n)
             for j in 0..<n {
-                row.append(try Self.readExpert(&reader, betaCount: windowCount > 0 ? betaCount : 0, label: "view \(v) landmark \(j)"))
+                row.append(try Self.readExpert(&reader, betaCount: windowCount > 0 ? betaCount : 0, label: { "view \(v) landmark \(j)" }))
             }
             experts.append(row)
         }
@@ -108,7 +108,9 @@ public struct CCNFScale: Sendable {
     }
 
     /// `CCNF_patch_expert::Read` and `CCNF_neuron::Read`.
-    private static func readExpert(_ reader: inout OpenFaceBinaryReader, betaCount: Int, label: String) throws -> CCNFPatchExpert {
+    private static func readExpert(_ reader: inout OpenFaceBinaryReader, betaCount: Int, label name: () -> String) throws -> CCNFPatchExpert {
+        // Named only when something is wrong: the label is built for an error message, never on the way.
+        var label: String { name() }
         let type = try reader.int32("\(label) type")
         guard type == 5 else { throw reader.corrupt("\(label): patch expert type \(type), expected 5 (CCNF)") }
         let width = try reader.int32("\(label) width"), height = try reader.int32("\(label) height")

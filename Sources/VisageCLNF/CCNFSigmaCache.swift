@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import VisageCore
 
@@ -9,19 +8,20 @@ import VisageCore
 ///
 /// A file is used only when everything checks out, otherwise Σ is computed again and the file rewritten:
 /// - its format version is this build's,
-/// - it was made from the same inputs: the sha256 of everything Σ depends on (the window, each landmark's
+/// - it was made from the same inputs: a checksum of everything Σ depends on (the window, each landmark's
 ///   visibility, Σα and betas, the file's sigma components) is stored in the header and compared, so a
 ///   changed or different model file never reuses another model's Σ,
-/// - its bytes are intact: a sha256 of the whole file closes it (a truncated or corrupt file is rebuilt).
+/// - its bytes are intact: an XXH64 checksum of the whole file closes it (a truncated or corrupt file is rebuilt;
+///   format 1 closed with a SHA-256, whose ≈ 1 ms per 4 MB file was a tenth of a start-up's work).
 /// Files are written to a temporary name and renamed, so concurrent processes never read half a file.
 public struct CCNFSigmaCache: Sendable {
     public let folder: URL
 
     /// Bumped whenever the file layout or the Σ computation changes.
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
     private static let magic = Array("VSGSIGMA".utf8)
     private static let headerSize = 64
-    private static let digestSize = 32
+    private static let checksumSize = 8
 
     public init(folder: URL) { self.folder = folder }
 
@@ -35,11 +35,14 @@ public struct CCNFSigmaCache: Sendable {
         folder.appendingPathComponent("\(model)-s\(scale)-v\(view)-w\(window).sigma")
     }
 
-    /// sha256 of everything Σ of one (scale, view, window) depends on, in a fixed little-endian layout.
+    /// Checksum of everything Σ of one (scale, view, window) depends on, in a fixed little-endian layout: XXH64
+    /// in the first 8 of the header's 32 digest bytes (format 1 stored a SHA-256, ≈ 10 ms of every start-up over
+    /// the components of 25 keys; telling one model's inputs from another's needs no cryptographic hash).
     static func inputsDigest(experts: [CCNFPatchExpert], needed: [Bool], components: [[Float]], window: Int) -> [UInt8] {
-        var hasher = SHA256()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + components.reduce(0) { $0 + 8 + 4 * $1.count } + experts.count * 64)
         func add<T: FixedWidthInteger>(_ value: T) {
-            withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) }
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
         }
         add(UInt32(formatVersion))
         add(Int64(window))
@@ -56,7 +59,9 @@ public struct CCNFSigmaCache: Sendable {
             add(Int64(component.count))
             for value in component { add(value.bitPattern) }
         }
-        return Array(hasher.finalize())
+        var digest = [UInt8](repeating: 0, count: 32)
+        withUnsafeBytes(of: XXHash64.hash(bytes).littleEndian) { digest.replaceSubrange(0..<8, with: $0) }
+        return digest
     }
 
     /// Why a file was not used.
@@ -79,13 +84,14 @@ public struct CCNFSigmaCache: Sendable {
         guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else { return .failure(.unusable("unreadable")) }
         let stride = CCNFSigma.stride(positions: positions)
         let present = needed.filter { $0 }.count
-        let expectedSize = Self.headerSize + needed.count + present * positions * stride * 4 + Self.digestSize
+        let expectedSize = Self.headerSize + needed.count + present * positions * stride * 4 + Self.checksumSize
         guard data.count == expectedSize else {
             return .failure(.unusable("\(data.count) bytes, expected \(expectedSize) (truncated, or made for other inputs)"))
         }
         return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Result<[CCNFSigma], Miss> in
-            let body = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - Self.digestSize)])
-            guard Array(SHA256.hash(data: body)) == Array(raw[(raw.count - Self.digestSize)...]) else {
+            let body = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - Self.checksumSize)])
+            let stored = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: raw.count - Self.checksumSize, as: UInt64.self))
+            guard XXHash64.hash(body) == stored else {
                 return .failure(.unusable("checksum mismatch (corrupt file)"))
             }
             guard Array(raw[0..<8]) == Self.magic else { return .failure(.unusable("not a Σ cache file")) }
@@ -123,7 +129,7 @@ public struct CCNFSigmaCache: Sendable {
     func store(_ sigmas: [CCNFSigma], digest: [UInt8], needed: [Bool], positions: Int, to url: URL) throws {
         guard Self.isLittleEndianHost else { return }
         let stride = CCNFSigma.stride(positions: positions)
-        var data = Data(capacity: Self.headerSize + needed.count + needed.filter { $0 }.count * positions * stride * 4 + Self.digestSize)
+        var data = Data(capacity: Self.headerSize + needed.count + needed.filter { $0 }.count * positions * stride * 4 + Self.checksumSize)
         data.append(contentsOf: Self.magic)
         for value in [Self.formatVersion, UInt32(needed.count), UInt32(positions), UInt32(stride)] {
             withUnsafeBytes(of: value) { data.append(contentsOf: $0) }
@@ -135,7 +141,8 @@ public struct CCNFSigmaCache: Sendable {
             precondition(sigma.values.count == positions * stride, "Σ of \(sigma.values.count) floats for \(positions) positions")
             sigma.values.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        data.append(contentsOf: Array(SHA256.hash(data: data)))
+        let checksum = data.withUnsafeBytes { XXHash64.hash($0) }.littleEndian
+        withUnsafeBytes(of: checksum) { data.append(contentsOf: $0) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(to: url) { try data.write(to: $0) }
     }

@@ -24,14 +24,21 @@ public struct CLNFFitter {
     /// Threads for the one-off response covariances of a (scale, view, window) met for the first time
     /// (`CCNFSigmas`); fitting itself stays on the calling thread.
     public var setupThreads = 1
+    /// Threads the patch responses of one fit are split over (by landmark; each landmark's response is computed
+    /// exactly as on one thread, so results do not depend on it). The responses are the largest part of a fit:
+    /// the main model's 68 landmarks at up to 11×11 positions.
+    public var responseThreads = 1
 
     private let n: Int
     private let m: Int
     private let parameterCount: Int
     private var responses: [Float]
     private var responseStride: Int
+    /// One area-of-interest buffer per response thread, `areaOfInterestStride` floats each.
     private var areaOfInterest: [Float]
-    private var responseWorkspace = CCNFResponseWorkspace()
+    private var areaOfInterestStride = 0
+    /// One workspace per response thread.
+    private var responseWorkspaces = [CCNFResponseWorkspace()]
     private var shape3D: [Float]
     private var landmarks: [Float]
     private var referenceShape: [Float]
@@ -156,23 +163,29 @@ public struct CLNFFitter {
         }
         responseStride = positions
         let sigmas = model.sigmas.sigmas(scale: scale, view: view, window: window, threads: setupThreads)
-        for i in 0..<n where level.visibilities[view][i] {
-            let expert = level.experts[view][i]
-            guard !expert.isEmpty else { continue }
-            let side = window + expert.width - 1
-            // Zero padding past side² for the response's 8-wide reads.
-            let aoiCount = side * side + CCNFResponseWorkspace.areaOfInterestPadding
-            if areaOfInterest.count < aoiCount { areaOfInterest = [Float](repeating: 0, count: aoiCount) }
-            let lx = landmarks[i], ly = landmarks[i + n]
-            // The 2×3 float matrix OpenFace builds, passed to warpAffine (which converts it to double).
-            let warp = (Double(a1), Double(-b1), Double(lx - a1 * (Float(side) - 1) / 2 + b1 * (Float(side) - 1) / 2),
-                     Double(b1), Double(a1), Double(ly - a1 * (Float(side) - 1) / 2 - b1 * (Float(side) - 1) / 2))
-            areaOfInterest.withUnsafeMutableBufferPointer { aoi in
-                CLNFAreaOfInterest.extract(gray: gray, m: warp, side: side, into: aoi.baseAddress!)
-                responses.withUnsafeMutableBufferPointer { r in
-                    responseWorkspace.response(expert: expert, sigma: sigmas[i], window: window,
-                                               areaOfInterest: UnsafePointer(aoi.baseAddress!),
-                                               into: r.baseAddress! + i * positions)
+        let experts = level.experts[view]
+        let work = (0..<n).filter { level.visibilities[view][$0] && !experts[$0].isEmpty }
+        guard !work.isEmpty else { return }
+        // Enough landmarks per thread to pay for waking it (a part model's eyes have few, small windows).
+        let threads = max(1, min(responseThreads, work.count / 16))
+        let widest = work.map { experts[$0].width }.max()!
+        let stride = max(areaOfInterestStride, (window + widest - 1) * (window + widest - 1) + CCNFResponseWorkspace.areaOfInterestPadding)
+        // Zero padding past side² for the response's 8-wide reads (later fills only ever write pixel values).
+        if areaOfInterest.count < threads * stride { areaOfInterest = [Float](repeating: 0, count: threads * stride) }
+        areaOfInterestStride = stride
+        while responseWorkspaces.count < threads { responseWorkspaces.append(CCNFResponseWorkspace()) }
+        let job = CLNFResponseJob(gray: gray, experts: experts, sigmas: sigmas, window: window, landmarks: landmarks, n: n,
+                                  a1: a1, b1: b1, work: work, threads: threads)
+        areaOfInterest.withUnsafeMutableBufferPointer { aoi in
+            responses.withUnsafeMutableBufferPointer { r in
+                responseWorkspaces.withUnsafeMutableBufferPointer { ws in
+                    let buffers = CLNFResponseBuffers(areasOfInterest: aoi.baseAddress!, areaOfInterestStride: stride,
+                                                      responses: r.baseAddress!, positions: positions, workspaces: ws.baseAddress!)
+                    if threads > 1 {
+                        DispatchQueue.concurrentPerform(iterations: threads) { job.run(chunk: $0, buffers) }
+                    } else {
+                        job.run(chunk: 0, buffers)
+                    }
                 }
             }
         }
@@ -400,5 +413,45 @@ struct CLNFMeanShiftKernel {
             }
         }
         self.values = values
+    }
+}
+
+/// Where the response jobs of one fit write: thread k uses area of interest k and workspace k, and landmark i's
+/// response goes to `responses + i * positions`, so the threads never share a byte.
+private struct CLNFResponseBuffers: @unchecked Sendable {
+    let areasOfInterest: UnsafeMutablePointer<Float>
+    let areaOfInterestStride: Int
+    let responses: UnsafeMutablePointer<Float>
+    let positions: Int
+    let workspaces: UnsafeMutablePointer<CCNFResponseWorkspace>
+}
+
+/// The patch responses of one fit (`Patch_experts::Response`), cut into `threads` contiguous runs of landmarks.
+private struct CLNFResponseJob: @unchecked Sendable {
+    let gray: Image
+    let experts: [CCNFPatchExpert]
+    let sigmas: [CCNFSigma]
+    let window: Int
+    let landmarks: [Float]
+    let n: Int
+    let a1: Float
+    let b1: Float
+    let work: [Int]
+    let threads: Int
+
+    func run(chunk k: Int, _ buffers: CLNFResponseBuffers) {
+        let aoi = buffers.areasOfInterest + k * buffers.areaOfInterestStride
+        for w in (work.count * k / threads)..<(work.count * (k + 1) / threads) {
+            let i = work[w]
+            let expert = experts[i]
+            let side = window + expert.width - 1
+            let lx = landmarks[i], ly = landmarks[i + n]
+            // The 2×3 float matrix OpenFace builds, passed to warpAffine (which converts it to double).
+            let warp = (Double(a1), Double(-b1), Double(lx - a1 * (Float(side) - 1) / 2 + b1 * (Float(side) - 1) / 2),
+                        Double(b1), Double(a1), Double(ly - a1 * (Float(side) - 1) / 2 - b1 * (Float(side) - 1) / 2))
+            CLNFAreaOfInterest.extract(gray: gray, m: warp, side: side, into: aoi)
+            buffers.workspaces[k].response(expert: expert, sigma: sigmas[i], window: window, areaOfInterest: UnsafePointer(aoi),
+                                           into: buffers.responses + i * buffers.positions)
+        }
     }
 }

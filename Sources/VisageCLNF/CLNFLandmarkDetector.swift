@@ -11,12 +11,14 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     public let model: CLNFMainModel
     public let validator: OpenFaceLandmarkValidator?
     public var parameters: CLNFParameters
-    /// Threads one detection may use: above 1 the part models (inner face, both eyes) are fitted
-    /// concurrently, and the one-off response covariances of the first detection are split over landmarks.
-    /// Results do not depend on it. Default 1, for pipelines that already keep every core busy.
+    /// Threads one detection may use: above 1 the main model's patch responses are split over landmarks (on at
+    /// most as many threads as cores), the part models (inner face, both eyes) are fitted concurrently, and the
+    /// one-off response covariances of the first detection are split over landmarks. Results do not depend on
+    /// it. Default 1, for pipelines that already keep every core busy.
     public var threads: Int = 1 {
         didSet {
             mainFitter.setupThreads = threads
+            mainFitter.responseThreads = min(threads, ProcessInfo.processInfo.activeProcessorCount)
             for k in partFitters.indices { partFitters[k].setupThreads = threads }
         }
     }

@@ -31,47 +31,47 @@ struct OpenFaceBinaryReader {
         .unreadable(path: path, reason: "\(reason) (at byte \(offset) of \(bytes.count)); the file is truncated or not an OpenFace 2.2 model")
     }
 
-    private mutating func take(_ count: Int, _ what: String) throws -> Int {
+    private mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws -> Int {
         guard count >= 0, count <= bytes.count - offset else {
-            throw corrupt("needs \(count) more bytes for \(what)")
+            throw corrupt("needs \(count) more bytes for \(what())")
         }
         defer { offset += count }
         return offset
     }
 
-    mutating func int32(_ what: String) throws -> Int {
-        let at = try take(4, what)
+    mutating func int32(_ what: @autoclosure () -> String) throws -> Int {
+        let at = try take(4, what())
         return Int(Int32(bitPattern: UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24))
     }
 
-    mutating func float32(_ what: String) throws -> Float {
-        let at = try take(4, what)
+    mutating func float32(_ what: @autoclosure () -> String) throws -> Float {
+        let at = try take(4, what())
         return Float(bitPattern: UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
     }
 
-    mutating func float64(_ what: String) throws -> Double {
-        let at = try take(8, what)
+    mutating func float64(_ what: @autoclosure () -> String) throws -> Double {
+        let at = try take(8, what())
         var bits: UInt64 = 0
         for i in 0..<8 { bits |= UInt64(bytes[at + i]) << (8 * i) }
         return Double(bitPattern: bits)
     }
 
     /// One `ReadMatBin` matrix, its elements widened to Double (single-channel CV_8U/8S/16U/16S/32S/32F/64F).
-    mutating func matrix(_ what: String) throws -> OpenFaceMatrix {
-        let rows = try int32("\(what) rows")
-        let cols = try int32("\(what) columns")
-        let type = try int32("\(what) element type")
-        guard rows >= 0, cols >= 0, rows <= 1 << 24, cols <= 1 << 24 else { throw corrupt("\(what) claims \(rows)x\(cols) elements") }
+    mutating func matrix(_ what: @autoclosure () -> String) throws -> OpenFaceMatrix {
+        let rows = try int32("\(what()) rows")
+        let cols = try int32("\(what()) columns")
+        let type = try int32("\(what()) element type")
+        guard rows >= 0, cols >= 0, rows <= 1 << 24, cols <= 1 << 24 else { throw corrupt("\(what()) claims \(rows)x\(cols) elements") }
         let size: Int
         switch type {
         case 0, 1: size = 1
         case 2, 3: size = 2
         case 4, 5: size = 4
         case 6: size = 8
-        default: throw corrupt("\(what) has OpenCV type \(type), expected a one-channel matrix")
+        default: throw corrupt("\(what()) has OpenCV type \(type), expected a one-channel matrix")
         }
         let count = rows * cols
-        let at = try take(count * size, "\(what) (\(rows)x\(cols), \(size)-byte elements)")
+        let at = try take(count * size, "\(what()) (\(rows)x\(cols), \(size)-byte elements)")
         // Whole-element little-endian loads (the patch experts are ≈25 MB of these, read at every start-up).
         let values = bytes.withUnsafeBytes { raw in
             [Double](unsafeUninitializedCapacity: count) { out, initialized in

@@ -236,3 +236,26 @@ public enum Platform {
         #endif
     }
 }
+
+/// Size and modification time of a file from one `stat` call. `FileManager.attributesOfItem` also lists the
+/// file's extended attributes and builds a dictionary: ≈ 100× slower, which a model of 180 files checked on
+/// every load feels.
+public struct FileStat: Sendable, Equatable {
+    public var size: Int64
+    /// Nanoseconds since 1970.
+    public var modifiedNanoseconds: Int64
+    public var isRegularFile: Bool
+
+    /// The file (symbolic links followed), nil when there is none.
+    public init?(path: String) {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        size = Int64(s.st_size)
+        #if canImport(Darwin)
+        modifiedNanoseconds = Int64(s.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(s.st_mtimespec.tv_nsec)
+        #else
+        modifiedNanoseconds = Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec)
+        #endif
+        isRegularFile = (s.st_mode & S_IFMT) == S_IFREG
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import VisageCore
 
 /// What the `ffmpeg` on PATH is and which hardware encoders it was built with.
 public struct FFmpegInfo: Codable, Sendable {
@@ -46,9 +47,10 @@ public enum ProcessOutput {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
+        let exit = ProcessExit(watching: process)
         do { try process.run() } catch { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        exit.wait()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -9,6 +9,7 @@ import VisageCore
 /// a zombie.
 final class ToolProcess: @unchecked Sendable {
     private let process = Process()
+    private let exitSignal: ProcessExit
     private var input: FileHandle?
     private var output: FileHandle?
     private let errorPipe = Pipe()
@@ -22,6 +23,7 @@ final class ToolProcess: @unchecked Sendable {
     init(program: String, arguments: [String], takesInput: Bool, givesOutput: Bool,
          onStderrLine: (@Sendable (Substring) -> Void)? = nil, onStderrEnd: (@Sendable () -> Void)? = nil) throws {
         self.program = program
+        exitSignal = ProcessExit(watching: process)
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         let stdin = takesInput ? Pipe() : nil
@@ -104,7 +106,7 @@ final class ToolProcess: @unchecked Sendable {
     /// or 128 + the signal that ended it.
     @discardableResult
     func wait() -> Int32 {
-        process.waitUntilExit()
+        exitSignal.wait()
         errors.waitDrained()
         lock.lock(); reaped = true; lock.unlock()
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus

@@ -79,23 +79,7 @@ struct EnhancerOptions: ParsableArguments {
         return store
     }
 
-    func apply(to job: inout SwapJob) {
-        job.enhancer = enhancer
-        job.enhancerModel = enhancerModel
-        job.enhanceBlend = enhanceBlend
-        job.enhanceEvery = enhanceEvery
-        job.enhanceMotion = enhanceMotion
-    }
-
-    func apply(to job: inout BenchSwapJob) {
-        job.enhancer = enhancer
-        job.enhancerModel = enhancerModel
-        job.enhanceBlend = enhanceBlend
-        job.enhanceEvery = enhanceEvery
-        job.enhanceMotion = enhanceMotion
-    }
-
-    func apply(to job: inout LiveJob) {
+    func apply<Job: EnhancerOptionsJob>(to job: inout Job) {
         job.enhancer = enhancer
         job.enhancerModel = enhancerModel
         job.enhanceBlend = enhanceBlend

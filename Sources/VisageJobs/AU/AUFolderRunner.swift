@@ -39,7 +39,7 @@ struct AUFolderRunner: Sendable {
                 let k: Int = next.withLock { n in defer { n += 1 }; return n }
                 guard k < videos.count else { return }
                 let csv = Self.csv(for: videos[k], in: outDir)
-                let outcome = Result { try runner.runVideo(try VideoReader(path: videos[k]), csv: csv, context: context, progressStage: nil) }
+                let outcome = Result { try runner.runVideo(opening: { try VideoReader(path: videos[k]) }, csv: csv, context: context, progressStage: nil) }
                 outcomes.withLock { $0[k] = outcome }
                 meter.withLock { $0.advance() }
             }

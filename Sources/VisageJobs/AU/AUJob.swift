@@ -99,6 +99,11 @@ public struct AUJob: VisageJob {
 
     public func run(in context: JobContext) throws -> AUResult {
         try validate()
+        // Probing a video and starting its decoder are other processes (ffprobe, ffmpeg): they run while the
+        // models are checked and loaded instead of before.
+        let video = camera == nil && !isFolder ? input.flatMap { path in
+            MediaKind.isVideo(path) ? BackgroundWork(name: "visage.open-video") { try VideoReader(path: path) } : nil
+        } : nil
         let root = try context.store.installedDirectory(for: Self.openFaceModel)
         let models = try AUModels.shared(root: root, context: context)
         var factory = AULandmarkSourceFactory(context: context, openFaceRoot: root, kind: landmarks, multiFace: multiFace,
@@ -108,7 +113,7 @@ public struct AUJob: VisageJob {
             let reader = try VideoReader(camera: camera)
             context.logger.info("camera \(camera): \(reader.width)x\(reader.height) at \(reader.fps) fps (as the driver reports)")
             let runner = AURunner(models: models, sources: factory, online: true, multiFace: multiFace)
-            let outcome = try runner.runVideo(reader, csv: csvURL, context: context, progressStage: "au", maxFrames: maxFrames)
+            let outcome = try runner.runVideo(opening: { reader }, csv: csvURL, context: context, progressStage: "au", maxFrames: maxFrames)
             result.add(outcome, csv: csvURL?.path)
         } else if isFolder {
             result = try AUFolderRunner(job: self, models: models, factory: factory, context: context).run()
@@ -118,9 +123,9 @@ public struct AUJob: VisageJob {
                 factory.replay = try Self.landmarkSource(csv: landmarksFrom, pdm: models.pdm, keepAsWritten: keepCSVLandmarks, logger: context)
             }
             let runner = AURunner(models: models, sources: factory, online: online, multiFace: multiFace)
-            let outcome = MediaKind.isVideo(path)
-                ? try runner.runVideo(try VideoReader(path: path), csv: csvURL, context: context, progressStage: "au", maxFrames: maxFrames)
-                : try runner.runImages([path], csv: csvURL, context: context)
+            let outcome = try video.map { opening in
+                try runner.runVideo(opening: { try opening.value() }, csv: csvURL, context: context, progressStage: "au", maxFrames: maxFrames)
+            } ?? runner.runImages([path], csv: csvURL, context: context)
             result.add(outcome, csv: csvURL?.path)
         }
         if let plot, !isFolder { try AUPlotWriter.write(result.persons, layout: models.layout, to: plot) }

@@ -24,11 +24,14 @@ struct AURunner: Sendable {
         var decodeReport: String?
     }
 
-    func runVideo(_ reader: VideoReader, csv: URL?, pipelined: Bool = true, context: JobContext, progressStage: String?,
+    /// - Parameter open: gives the video; called once the landmark source is ready, so a reader opened in the
+    ///   background (probe and decoder start are other processes) overlaps the loading of the landmark models.
+    func runVideo(opening open: () throws -> VideoReader, csv: URL?, pipelined: Bool = true, context: JobContext, progressStage: String?,
                   maxFrames: Int? = nil) throws -> Outcome {
+        let source = try sources.make()
+        let reader = try open()
         let camera = Geometry3D.Camera.openFaceDefault(width: reader.width, height: reader.height)
         let recorder = try AURecorder(models: models, options: AURecorder.Options(camera: camera, online: online, multiFace: multiFace), csv: csv)
-        let source = try sources.make()
         let landmarkTimes = StageTimes()
         let fps = reader.fps > 0 ? reader.fps : 30
         let start = ContinuousClock.now

@@ -91,10 +91,8 @@ final class FileHashCache: Sendable {
 
     /// Size and modification time of a regular file, through links (nil when missing or a folder).
     static func stat(_ path: String) -> (size: Int64, modified: Double)? {
-        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard let a = try? FileManager.default.attributesOfItem(atPath: target), (a[.type] as? FileAttributeType) == .typeRegular,
-              let size = (a[.size] as? NSNumber)?.int64Value, let date = a[.modificationDate] as? Date else { return nil }
-        return (size, date.timeIntervalSince1970)
+        guard let s = FileStat(path: path), s.isRegularFile else { return nil }
+        return (s.size, Double(s.modifiedNanoseconds) / 1e9)
     }
 }
 

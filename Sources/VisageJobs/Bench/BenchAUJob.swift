@@ -39,8 +39,8 @@ public struct BenchAUJob: Codable, Sendable {
             var f = factory(context)
             f.replay = try AUJob.landmarkSource(csv: landmarksFrom, pdm: models.pdm, keepAsWritten: false, logger: context)
             let runner = AURunner(models: models, sources: f, online: false, multiFace: false)
-            _ = try runner.runVideo(try VideoReader(path: video), csv: nil, pipelined: false, context: context, progressStage: nil, maxFrames: 30)
-            result.auStageGivenLandmarks = BenchAUResult.Run(try runner.runVideo(try VideoReader(path: video), csv: nil, pipelined: false,
+            _ = try runner.runVideo(opening: { try VideoReader(path: video) }, csv: nil, pipelined: false, context: context, progressStage: nil, maxFrames: 30)
+            result.auStageGivenLandmarks = BenchAUResult.Run(try runner.runVideo(opening: { try VideoReader(path: video) }, csv: nil, pipelined: false,
                                                                                  context: context, progressStage: nil),
                                                              name: "AU stage, landmarks from CSV, one thread")
         }
@@ -50,12 +50,12 @@ public struct BenchAUJob: Codable, Sendable {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("visage-bench-au-\(UUID().uuidString).csv")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let serial = AURunner(models: models, sources: factory(single), online: false, multiFace: false)
-        result.singleThread = BenchAUResult.Run(try serial.runVideo(try VideoReader(path: video), csv: scratch, pipelined: false,
+        result.singleThread = BenchAUResult.Run(try serial.runVideo(opening: { try VideoReader(path: video) }, csv: scratch, pipelined: false,
                                                                     context: single, progressStage: nil),
                                                 name: "\(landmarks.rawValue) landmarks, one thread, no overlap")
         try context.cancellation.check()
         let pipelined = AURunner(models: models, sources: factory(context), online: false, multiFace: false)
-        result.allCores = BenchAUResult.Run(try pipelined.runVideo(try VideoReader(path: video), csv: scratch, pipelined: true,
+        result.allCores = BenchAUResult.Run(try pipelined.runVideo(opening: { try VideoReader(path: video) }, csv: scratch, pipelined: true,
                                                                    context: context, progressStage: nil),
                                             name: "\(landmarks.rawValue) landmarks, all cores, decode ∥ landmarks ∥ AU")
         return result

@@ -45,9 +45,6 @@ public struct BenchSwapJob: Codable, Sendable {
 
     public init() {}
 
-    public var enhancerSetup: EnhancerSetup? {
-        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
-    }
 
     public var requiredModels: [String] {
         var ids = FacePipeline.requiredModels(detector: DetectorFactory.defaultModel)

@@ -171,45 +171,22 @@ public struct EnhanceJob: VisageJob {
     /// the restored face of each track between key frames.
     private func enhanceVideo(analyzer: FaceAnalyzer, context: JobContext, result: inout EnhanceResult) throws {
         let temporal = try setup.temporal(context: context)
-        let reader = try VideoReader(path: input)
-        let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
-                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? input : nil,
-                                     label: SyntheticMediaLabel.text(operation: "face enhancement"), timeBase: reader.timeBase)
-        var facesSeen = 0
+        let pass = FaceVideoPass(input: input, output: output, videoEncoder: videoEncoder, videoQuality: videoQuality, keepAudio: keepAudio,
+                                 operation: "face enhancement", stage: "enhance")
         let token = context.cancellation
-        do {
-            let meter = ProgressMeter(stage: "enhance", total: reader.frameCount, sink: context.progress)
-            let decoder = FramePrefetcher(reader)
-            defer { decoder.stop() }
-            let analysis = AsyncStage<(VideoFrame, [AnalyzedFace])>(name: "visage.detect", depth: 2) {
-                guard let decoded = try decoder.nextFrame() else { return nil }
-                var stageTimings = AnalysisTimings()
-                return (decoded, try analyzer.analyzeNext(decoded.image, timings: &stageTimings).faces)
-            }
-            defer { analysis.stop() }
-            while let (decoded, found) = try analysis.next() {
-                try context.cancellation.check()
-                facesSeen += found.count
-                let chosen = try faces.pick(found, in: input)
-                let decisions = try temporal.enhance(decoded.image, faces: EnhancerSetup.faces(chosen), shouldStop: { token.isCancelled })
-                result.enhancement.addSkipped(decisions)
-                if decisions.contains(where: { $0 != .skipped }) { result.enhancedFrames += 1 }
-                try writer.write(decoded.image, timestamp: decoded.timestamp)
-                result.frames += 1
-                meter.advance()
-            }
-            try writer.finish()
-            meter.finish()
-        } catch {
-            writer.cancel()
-            throw error
+        let outcome = try pass.run(analyzer: analyzer, context: context) { frame, found, _ in
+            let chosen = try faces.pick(found, in: input)
+            let decisions = try temporal.enhance(frame, faces: EnhancerSetup.faces(chosen), shouldStop: { token.isCancelled })
+            result.enhancement.addSkipped(decisions)
+            if decisions.contains(where: { $0 != .skipped }) { result.enhancedFrames += 1 }
         }
+        result.frames = outcome.frames
         let skipped = result.enhancement.skipped
         result.enhancement.take(temporal.statistics)
         result.enhancement.skipped = skipped
-        if facesSeen == 0 { result.warnings.append("no face found in \(input); the video was copied through unchanged") }
+        if outcome.facesSeen == 0 { result.warnings.append("no face found in \(input); the video was copied through unchanged") }
         if skipped > 0 { result.warnings.append("\(skipped) face-frames were too small for \(model)'s template and were left as they are") }
-        if let damage = reader.decodeReport.summary { result.warnings.append("\(input): \(damage)") }
+        if let damage = outcome.damage { result.warnings.append(damage) }
     }
 }
 

@@ -6,6 +6,28 @@ import VisageFace
 import VisageMedia
 import VisageRuntime
 
+/// A job that can restore the faces it makes (`SwapJob`, `BenchSwapJob`, `LiveJob`): the same five options under
+/// the same names, so every front end sets them one way and every job builds its `EnhancerSetup` one way.
+public protocol EnhancerOptionsJob {
+    /// Catalogue id of the enhancer; nil: no enhancement.
+    var enhancer: String? { get set }
+    var enhancerModel: String? { get set }
+    var enhanceBlend: Double { get set }
+    var enhanceEvery: Int { get set }
+    var enhanceMotion: Double { get set }
+}
+
+extension EnhancerOptionsJob {
+    /// The enhancer options, when an enhancer was asked for.
+    public var enhancerSetup: EnhancerSetup? {
+        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
+    }
+}
+
+extension SwapJob: EnhancerOptionsJob {}
+extension BenchSwapJob: EnhancerOptionsJob {}
+extension LiveJob: EnhancerOptionsJob {}
+
 /// The face-enhancer options that `EnhanceJob`, `SwapJob` and `LiveJob` share, named as both front ends
 /// spell them (`enhancer`, `enhancer-model`, `enhance-blend`, `enhance-every`, `enhance-motion`), and how a
 /// job turns them into an engine and a temporal cache. Declared once so the three jobs check the same

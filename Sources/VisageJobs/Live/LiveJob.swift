@@ -57,9 +57,6 @@ public struct LiveJob: VisageJob {
 
     public init(input: String) { self.input = input }
 
-    public var enhancerSetup: EnhancerSetup? {
-        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
-    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case input, realtime, loop, mode, adapt, sequential, swapper, opacity, record, preview, watermark, duration, detector

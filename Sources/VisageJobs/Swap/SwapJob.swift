@@ -112,10 +112,6 @@ public struct SwapJob: VisageJob {
         enhanceMotion = try c.decodeIfPresent(Double.self, forKey: .enhanceMotion) ?? EnhancerSetup.defaultMotion
     }
 
-    /// The enhancer options, when an enhancer was asked for.
-    public var enhancerSetup: EnhancerSetup? {
-        enhancer.map { EnhancerSetup(model: $0, modelPath: enhancerModel, blend: enhanceBlend, every: enhanceEvery, motion: enhanceMotion) }
-    }
 
     var isVideo: Bool { MediaKind.isVideo(target) }
 
@@ -258,31 +254,16 @@ public struct SwapJob: VisageJob {
     /// decode ∥ detect/track ∥ swap ∥ encode: each on its own thread with a short queue, so frame N+1 is
     /// detected while frame N is swapped and frame N-1 is encoded.
     private func swapVideo(analyzer: FaceAnalyzer, assignment: SwapAssignment, context: JobContext, result: inout SwapResult) throws {
-        let reader = try VideoReader(path: target)
-        // The source's own time base and timestamps: start offsets and variable frame rates survive, and the
-        // copied audio stays in sync.
-        let writer = try VideoWriter(path: output, width: reader.width, height: reader.height, fps: reader.fps > 0 ? reader.fps : 25,
-                                     encoder: videoEncoder, quality: videoQuality, audioFrom: keepAudio ? target : nil,
-                                     label: SyntheticMediaLabel.text(operation: "face swap"), timeBase: reader.timeBase)
-        var framesDirectory: URL?
-        var facesSeen = 0
+        let pass = FaceVideoPass(input: target, output: output, videoEncoder: videoEncoder, videoQuality: videoQuality, keepAudio: keepAudio,
+                                 operation: "face swap", stage: "swap")
         let temporal = try enhancerSetup?.temporal(context: context)
         let token = context.cancellation
+        var framesDirectory: URL?
+        let outcome: FaceVideoPass.Outcome
         do {
-            framesDirectory = keepFrames ? try Self.makeFramesDirectory(for: URL(fileURLWithPath: output).standardizedFileURL) : nil
-            let meter = ProgressMeter(stage: "swap", total: reader.frameCount, sink: context.progress)
-            let decoder = FramePrefetcher(reader)
-            defer { decoder.stop() }
-            let analysis = AsyncStage<(VideoFrame, [AnalyzedFace])>(name: "visage.detect", depth: 2) {
-                guard let decoded = try decoder.nextFrame() else { return nil }
-                var stageTimings = AnalysisTimings()
-                return (decoded, try analyzer.analyzeNext(decoded.image, timings: &stageTimings).faces)
-            }
-            defer { analysis.stop() }
-            while let (decoded, faces) = try analysis.next() {
-                try context.cancellation.check()
-                let frame = decoded.image
-                facesSeen += faces.count
+            let keptFrames = keepFrames ? try Self.makeFramesDirectory(for: URL(fileURLWithPath: output).standardizedFileURL) : nil
+            framesDirectory = keptFrames
+            outcome = try pass.run(analyzer: analyzer, context: context) { frame, faces, index in
                 let swapped = try assignment.swapFaces(faces, in: frame)
                 result.swappedFaces += swapped.count
                 if !swapped.isEmpty { result.swappedFrames += 1 }
@@ -293,30 +274,25 @@ public struct SwapJob: VisageJob {
                     result.enhancement?.addSkipped(decisions)
                 }
                 if watermark { SyntheticMediaMark.draw(on: frame) }
-                try writer.write(frame, timestamp: decoded.timestamp)
-                result.frames += 1
-                if let framesDirectory {
-                    try ImageIO.writeLabelled(frame, to: framesDirectory.appendingPathComponent(String(format: "%06d.png", result.frames)).path,
+                if let keptFrames {
+                    try ImageIO.writeLabelled(frame, to: keptFrames.appendingPathComponent(String(format: "%06d.png", index + 1)).path,
                                               operation: "face swap")
                 }
-                meter.advance()
             }
-            try writer.finish()
-            meter.finish()
         } catch {
-            writer.cancel()
             // Frames kept beside an output that was not made would be an orphaned half-result.
             if let framesDirectory { try? FileManager.default.removeItem(at: framesDirectory) }
             throw error
         }
+        result.frames = outcome.frames
         if let temporal {
             let skipped = result.enhancement?.skipped ?? 0
             result.enhancement?.take(temporal.statistics)
             result.enhancement?.skipped = skipped
             if skipped > 0 { result.warnings.append("\(skipped) swapped face-frames were too small for the enhancer's template and were not enhanced") }
         }
-        if result.swappedFrames == 0 { result.warnings.append(noSwapWarning(faces: facesSeen, assignment: assignment, video: true)) }
-        if let damage = reader.decodeReport.summary { result.warnings.append("\(target): \(damage)") }
+        if result.swappedFrames == 0 { result.warnings.append(noSwapWarning(faces: outcome.facesSeen, assignment: assignment, video: true)) }
+        if let damage = outcome.damage { result.warnings.append(damage) }
         result.framesDirectory = framesDirectory?.path
     }
 

@@ -48,13 +48,8 @@ struct IntegrityCache {
     }
 
     private static func stamp(of url: URL) throws -> String {
-        let attributes: [FileAttributeKey: Any]
-        do { attributes = try FileManager.default.attributesOfItem(atPath: url.path) } catch {
-            throw VisageError.fileNotFound(path: url.path)
-        }
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return "\(size)-\(Int64(modified * 1000))"
+        guard let s = FileStat(path: url.path) else { throw VisageError.fileNotFound(path: url.path) }
+        return "\(s.size)-\(s.modifiedNanoseconds / 1_000_000)"
     }
 
     private func load() -> [String: String] {
