@@ -12,6 +12,7 @@
 #   device:  scripts/gpu-run.sh bench A      unpacks, fills the twins, runs part A of the benchmarks
 #   device:  scripts/gpu-run.sh bench B      part B: swap + enhancer, live, detection, embeddings
 #   device:  scripts/gpu-run.sh bench C      part C: visage diagnose (each part fits the 600 s of one call)
+#   device:  scripts/gpu-run.sh bench E      the batched embedding path, with ONNX Runtime's node placements
 #
 # Results: JSON files (one per benchmark) plus run-PART.log under /tmp/visage-gpu/results/PART, all parts
 # so far archived as $OUT/results.tgz (the device tool returns only a few files per call).
@@ -266,6 +267,19 @@ part_c() {
     bench_one doctor doctor --json
 }
 
+part_e() {
+    # The batched embedding path (docs/BENCHMARKS.md: one face per run 0.33 ms a face, batches 36.5 ms a face):
+    # the same benchmark, then with ONNX Runtime's warnings (nodes left to the CPU), heuristic cuDNN algorithm
+    # search, and without IO binding; the node placements of the batched run go to embed-placements.txt.
+    local embed=(bench embed --json -v --accelerator "$ACCEL" --image "$GROUP_PHOTO")
+    bench_one embed-batch "${embed[@]}" --runs $((RUNS / 10 + 2))
+    VISAGE_ORT_LOG_LEVEL=warning bench_one embed-batch-ort-warnings "${embed[@]}" --runs 3
+    VISAGE_CUDNN_CONV_ALGO_SEARCH=heuristic bench_one embed-batch-heuristic "${embed[@]}" --runs $((RUNS / 10 + 2))
+    has_flag bench embed --no-io-binding && bench_one embed-batch-no-binding "${embed[@]}" --runs $((RUNS / 10 + 2)) --no-io-binding
+    VISAGE_ORT_LOG_LEVEL=verbose "$VISAGE" "${embed[@]}" --runs 1 2>&1 >/dev/null \
+        | grep -E "Node placements|Provider:|assigned|Fallback|fallback|copy|Memcpy|batch" | head -400 > "$OUT/embed-placements.txt" || true
+}
+
 bench() {
     local part=${1:-all} cpu=${2:-}
     # The device tool brings back only a few files of a call's $OUT, so each part writes its files under
@@ -288,8 +302,9 @@ bench() {
         A) part_a ;;
         B) part_b ;;
         C) part_c ;;
+        E) part_e ;;
         all) part_a; part_b; part_c ;;
-        *) die "bench A | B | C | all [--cpu]" ;;
+        *) die "bench A | B | C | E | all [--cpu]" ;;
     esac 2> >(tee -a "$OUT/run-$part.log" >&2)
     tar -C "$WORK/results" -czf "$archive_to/results.tgz" .
     say "results in $OUT; every part so far in $archive_to/results.tgz"

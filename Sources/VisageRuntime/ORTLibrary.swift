@@ -117,7 +117,7 @@ public final class ORTLibrary: @unchecked Sendable {
         }
         let api = apiPointer.pointee
         var env: OpaquePointer?
-        if let status = api.CreateEnv(ORT_LOGGING_LEVEL_ERROR, "visage", &env) {
+        if let status = api.CreateEnv(Self.logLevel(ProcessInfo.processInfo.environment["VISAGE_ORT_LOG_LEVEL"]), "visage", &env) {
             let message = String(cString: api.GetErrorMessage(status)!)
             api.ReleaseStatus(status)
             dlclose(handle)
@@ -159,6 +159,18 @@ public final class ORTLibrary: @unchecked Sendable {
         guard api.GetAvailableProviders(&list, &count) == nil, let list else { return ["CPUExecutionProvider"] }
         defer { _ = api.ReleaseAvailableProviders(list, count) }
         return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
+    }
+
+    /// ONNX Runtime's own log level: errors only, unless `VISAGE_ORT_LOG_LEVEL` asks for `warning` (which nodes
+    /// fell back from the GPU to the CPU), `info` or `verbose` (every node's provider), to find out why a model
+    /// runs slower than it should on an accelerator.
+    static func logLevel(_ name: String?) -> OrtLoggingLevel {
+        switch name?.lowercased() {
+        case "verbose": return ORT_LOGGING_LEVEL_VERBOSE
+        case "info": return ORT_LOGGING_LEVEL_INFO
+        case "warning": return ORT_LOGGING_LEVEL_WARNING
+        default: return ORT_LOGGING_LEVEL_ERROR
+        }
     }
 
     /// The file the dynamic loader actually mapped (resolves "libonnxruntime.so" to a full path).
