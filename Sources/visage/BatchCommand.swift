@@ -302,8 +302,7 @@ struct BatchSlurm: ParsableCommand {
         }
         // Installed once here, on the shared model folder, rather than by every task at once.
         let context = try runtime.context()
-        let models = BatchRunner(manifest: parsed, options: BatchRunOptions(plan: BatchPlan.choose(cores: 1, items: 1), runDirectory: runDirectory)).requiredModels
-        try CLIJob.prepare(models, context: context, banner: false)
+        try CLIJob.prepare(parsed.requiredModels, context: context, banner: false)
         let id = try SlurmArrayScript.submit(path)
         print("submitted job \(id); follow it with: visage batch status \(runDirectory.path)")
     }
@@ -334,9 +333,7 @@ struct BatchKubernetes: ParsableCommand {
         let parsed = try BatchManifest(contentsOf: manifest)
         let manifestURL = URL(fileURLWithPath: manifest).standardizedFileURL
         let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifest)
-        let stem = manifestURL.deletingPathExtension().lastPathComponent.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
-        let jobName = name ?? String(("visage-batch-" + String(stem)).prefix(52)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
-        var job = KubernetesIndexedJob(name: jobName, image: image, manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks)
+        var job = KubernetesIndexedJob(name: name ?? KubernetesIndexedJob.defaultName(forManifest: manifest), image: image, manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks)
         job.parallelism = parallelism
         job.backoffLimitPerIndex = backoffLimitPerIndex
         job.cpus = cpus

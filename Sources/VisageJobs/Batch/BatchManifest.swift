@@ -52,6 +52,15 @@ public struct BatchLineError: Error, Sendable, Equatable, CustomStringConvertibl
 /// is not a valid item stays in the list as a failure (it never stops the run). Relative paths in a line are
 /// relative to the manifest's folder.
 public struct BatchManifest: Sendable {
+    /// The models `entries`' items need, each once, in first-use order (lines that are not items need none).
+    public static func requiredModels(of entries: [Entry]) -> [String] {
+        var seen = Set<String>()
+        return entries.compactMap { try? $0.item.get() }.flatMap(\.job.requiredModels).filter { seen.insert($0).inserted }
+    }
+
+    /// The models every item of the manifest needs (what a cluster submission installs once, before the tasks).
+    public var requiredModels: [String] { Self.requiredModels(of: entries) }
+
     public struct Entry: Sendable {
         /// 0-based position among the manifest's items: what shards are cut by.
         public let index: Int

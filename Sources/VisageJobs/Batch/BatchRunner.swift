@@ -96,10 +96,7 @@ public final class BatchRunner: Sendable {
     public var entries: [BatchManifest.Entry] { manifest.entries.filter { options.shard.contains($0.index) } }
 
     /// The models the task's items need (a front end installs them, or reports them missing, first).
-    public var requiredModels: [String] {
-        var seen = Set<String>()
-        return entries.compactMap { try? $0.item.get() }.flatMap(\.job.requiredModels).filter { seen.insert($0).inserted }
-    }
+    public var requiredModels: [String] { BatchManifest.requiredModels(of: entries) }
 
     /// What will happen to one entry, decided before any item runs.
     private enum Fate {

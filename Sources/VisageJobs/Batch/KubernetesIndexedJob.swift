@@ -36,6 +36,14 @@ public struct KubernetesIndexedJob: Sendable, Equatable {
     /// and a kill by the kernel or the kubelet (137 = SIGKILL, 143 = SIGTERM). Any other failure fails the index.
     public static let retriedExitCodes = [130, 137, 143]
 
+    /// "visage-batch-<manifest name>" as a Kubernetes name allows it: lower case letters, digits and dashes, at
+    /// most 52 characters (the Job controller appends an index and a suffix to pod names).
+    public static func defaultName(forManifest path: String) -> String {
+        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.lowercased()
+            .map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        return String(("visage-batch-" + String(stem)).prefix(52)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+    }
+
     public init(name: String, image: String, manifest: String, runDirectory: String, tasks: Int) {
         self.name = name
         self.image = image
