@@ -277,7 +277,13 @@ part_e() {
     VISAGE_CUDNN_CONV_ALGO_SEARCH=heuristic bench_one embed-batch-heuristic "${embed[@]}" --runs $((RUNS / 10 + 2))
     has_flag bench embed --no-io-binding && bench_one embed-batch-no-binding "${embed[@]}" --runs $((RUNS / 10 + 2)) --no-io-binding
     VISAGE_ORT_LOG_LEVEL=verbose "$VISAGE" "${embed[@]}" --runs 1 2>&1 >/dev/null \
-        | grep -E "Node placements|Provider:|assigned|Fallback|fallback|copy|Memcpy|batch" | head -400 > "$OUT/embed-placements.txt" || true
+        | grep -v "Removing initializer" | grep -E -A6 "Node placements|batches of up to" | head -400 > "$OUT/embed-placements.txt" || true
+    # The dynamic-batch copy on its own, swept over batch sizes (and the single-face copy beside it).
+    local copy
+    for copy in $(find "$WORK" "$HOME/.cache" -name 'face_recognition_sface*.onnx' 2>/dev/null | sort | head -6); do
+        say "copy: $copy ($(stat -c %s "$copy") bytes)"
+        bench_one "diagnose-$(basename "$copy" .onnx)" diagnose --json --only "$ACCEL" --seconds-per-batch 2 --no-save --no-float16 --model "$copy"
+    done
 }
 
 bench() {
