@@ -57,17 +57,30 @@ public final class BatchedSession: @unchecked Sendable {
         state.withLock { if case .unavailable(let reason) = $0 { return reason } else { return nil } }
     }
 
-    /// Splits `count` items into runs of at most `maxBatch` (or of one, when the model cannot batch):
-    /// `body(start, n, session)` runs items start..<start+n.
-    public func forEachRun(_ count: Int, _ body: (Int, Int, InferenceSession) throws -> Void) throws {
+    /// One model run of `forEachRun`: items `start..<start + count` on `session`, bound as a batch of `batch`
+    /// (≥ count: the slots past `count` are padding whose outputs the caller ignores).
+    public struct Run {
+        public let start: Int
+        public let count: Int
+        public let batch: Int
+        public let session: InferenceSession
+    }
+
+    /// Whether runs of several items are padded to `maxBatch` (`SessionConfig.padBatches`; nil: on GPU plans).
+    public var padsBatches: Bool {
+        config.padBatches ?? (single.plan.primary == .cuda || single.plan.primary == .tensorrt)
+    }
+
+    /// Splits `count` items into runs of at most `maxBatch` (or of one, when the model cannot batch).
+    public func forEachRun(_ count: Int, _ body: (Run) throws -> Void) throws {
         var start = 0
         while start < count {
             let wanted = min(maxBatch, count - start)
             if let session = session(forBatch: wanted) {
-                try body(start, wanted, session)
+                try body(Run(start: start, count: wanted, batch: wanted > 1 && padsBatches ? maxBatch : wanted, session: session))
                 start += wanted
             } else {
-                try body(start, 1, single)
+                try body(Run(start: start, count: 1, batch: 1, session: single))
                 start += 1
             }
         }

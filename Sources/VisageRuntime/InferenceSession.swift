@@ -34,6 +34,11 @@ public struct SessionConfig: Sendable {
     /// Most faces per run for models that take a batch; nil: the saved `visage diagnose` recommendation
     /// under `auto`, else `SessionConfig.defaultMaxBatch`.
     public var maxBatch: Int?
+    /// Whether runs of several items are padded to `maxBatch` (the padding's outputs ignored), so a batch
+    /// session always sees one shape; nil: on GPU plans. A GPU provider sets a run up again whenever its input
+    /// shape changes (cuDNN's algorithm choice and workspace for every convolution): 24 faces as runs of 16
+    /// and 8 cost 100× one face at a time on an H100 (docs/BENCHMARKS.md). On a CPU padding is wasted work.
+    public var padBatches: Bool?
 
     /// Batch limit without a recommendation: 16 covers a crowded frame in one run while keeping a
     /// binding's buffers small (inswapper: 16 × 196 KiB in, as much out).

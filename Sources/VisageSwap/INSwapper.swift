@@ -76,11 +76,12 @@ public final class INSwapper: @unchecked Sendable {
         }
         var results: [(crop: Image, aligned: Image, transform: Affine2D)] = []
         results.reserveCapacity(targets.count)
-        try batches.forEachRun(targets.count) { start, n, session in
+        try batches.forEachRun(targets.count) { run in
+            let start = run.start, n = run.count, session = run.session
             let targetIndex = session.inputs.firstIndex { $0.name == "target" } ?? 0
             let sourceIndex = session.inputs.firstIndex { $0.name == "source" } ?? 1
             var modelStart: UInt64 = 0
-            try session.run(BindingShape(batch: n), fill: { inputs in
+            try session.run(BindingShape(batch: run.batch), fill: { inputs in
                 times.measure("align") {
                     inputs[targetIndex].withUnsafeMutableBuffer(of: Float.self) { b in
                         for i in 0..<n {
@@ -99,10 +100,11 @@ public final class INSwapper: @unchecked Sendable {
             }, read: { outputs in
                 times?.add("swap_model", Double(DispatchTime.now().uptimeNanoseconds - modelStart) / 1e6)
                 let output = outputs[0]
-                guard output.elementType == .float32, output.elementCount == n * 3 * plane else {
+                guard output.elementType == .float32, output.elementCount == run.batch * 3 * plane else {
                     throw VisageError.runtime("inswapper returned \(output.shape), not \(n)x3x128x128")
                 }
-                let pred = UnsafeBufferPointer(start: output.data.assumingMemoryBound(to: Float.self), count: output.elementCount)
+                // The real items only: slots past `n` pad the batch to its bound shape and are not read.
+                let pred = UnsafeBufferPointer(start: output.data.assumingMemoryBound(to: Float.self), count: n * 3 * plane)
                 guard pred.allSatisfy(\.isFinite) else {
                     throw VisageError.invalidModel(path: self.session.modelPath, reason: "it computed non-finite numbers (NaN or infinity); the file is probably corrupt")
                 }

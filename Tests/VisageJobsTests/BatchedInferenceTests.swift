@@ -38,6 +38,41 @@ struct BatchedInferenceTests {
         #expect(worst <= 1e-5, "largest difference \(worst)")
     }
 
+    /// Runs padded to the batch bound (what GPU plans do, so a batch session sees one shape): the 24 faces run
+    /// as 16 + 8 padded to 16, and every face still gets its own embedding and landmarks.
+    @Test func paddedBatchesEqualOneAtATime() throws {
+        let context = try JobFixtures.context(FacePipeline.requiredModels(detector: DetectorFactory.defaultModel)
+                                              + [FaceEmbedder.Profile.sface.modelID, "pfld-68"])
+        var config = context.session
+        config.padBatches = true
+        config.maxBatch = 16
+        let image = try ImageIO.read(Self.crowd)
+        let faces = try Self.faces(context, in: image)
+        try #require(faces.count > 16 && faces.count % 16 != 0, "bald_guys.jpg has 24 faces; found \(faces.count)")
+        let embedder = try FaceEmbedder.make(model: FaceEmbedder.Profile.sface.modelID, store: context.store, config: config)
+        #expect(embedder.batches.padsBatches)
+        var runs: [(count: Int, batch: Int)] = []
+        try embedder.batches.forEachRun(faces.count) { runs.append(($0.count, $0.batch)) }
+        #expect(runs.map(\.count) == [16, faces.count - 16] && runs.allSatisfy { $0.batch == 16 }, "\(runs)")
+        let crops = try faces.map { try FaceAlignment.crop(image, keypoints: $0.keypoints, template: embedder.profile.template).crop }
+        let padded = try embedder.embeddings(alignedCrops: crops)
+        var worst: Float = 0
+        for (crop, b) in zip(crops, padded) {
+            worst = max(worst, zip(try embedder.embed(alignedCrop: crop), try #require(b)).map { abs($0 - $1) }.max() ?? 0)
+        }
+        #expect(worst <= 1e-5, "largest embedding difference \(worst)")
+
+        let pfld = try PFLDLandmarker.make(store: context.store, config: config)
+        let boxes = faces.map(\.box)
+        let together = try pfld.landmarks(in: image, boxes: boxes)
+        var worstPoint: Float = 0
+        for (box, points) in zip(boxes, together) {
+            let alone = try pfld.landmarks(in: image, boxes: [box])[0]
+            worstPoint = max(worstPoint, zip(alone, points).map { max(abs($0.x - $1.x), abs($0.y - $1.y)) }.max() ?? 0)
+        }
+        #expect(together.count == boxes.count && worstPoint <= 1e-3, "largest landmark difference \(worstPoint) px")
+    }
+
     @Test func batchedLandmarksEqualOneAtATime() throws {
         let context = try JobFixtures.context(FacePipeline.requiredModels(detector: DetectorFactory.defaultModel) + ["pfld-68"])
         let image = try ImageIO.read(Self.crowd)

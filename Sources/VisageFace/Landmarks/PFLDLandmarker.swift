@@ -53,8 +53,9 @@ public final class PFLDLandmarker: @unchecked Sendable {
         let crop = crops.withLock { $0.popLast() } ?? Image(width: size, height: size, channels: 3)
         defer { crops.withLock { $0.append(crop) } }
         var result = [[Point]](repeating: [], count: boxes.count)
-        try batches.forEachRun(boxes.count) { start, n, session in
-            try session.run(BindingShape(batch: n), fill: { inputs in
+        try batches.forEachRun(boxes.count) { run in
+            let start = run.start, n = run.count
+            try run.session.run(BindingShape(batch: run.batch), fill: { inputs in
                 for i in 0..<n {
                     try ImageOps.warpAffine(frame, cropTransform(for: boxes[start + i]), into: crop)
                     inputs[0].withUnsafeMutableBuffer(of: Float.self) { buffer in
@@ -69,7 +70,7 @@ public final class PFLDLandmarker: @unchecked Sendable {
                 }
             }, read: { outputs in
                 let output = outputs[outputIndex]
-                guard output.elementCount == n * 136, output.elementType == .float32 else {
+                guard output.elementCount == run.batch * 136, output.elementType == .float32 else {
                     throw VisageError.runtime("PFLD returned \(output.shape) for \(n) faces")
                 }
                 let values = output.data.assumingMemoryBound(to: Float.self)

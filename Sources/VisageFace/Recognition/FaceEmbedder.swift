@@ -102,19 +102,19 @@ public final class FaceEmbedder: @unchecked Sendable {
             throw VisageError.invalidArgument("embedding input must be a \(size)x\(size) BGR crop")
         }
         var result = [[Float]?](repeating: nil, count: crops.count)
-        try batches.forEachRun(crops.count) { start, count, session in
-            try session.run(BindingShape(batch: count), fill: { inputs in
+        try batches.forEachRun(crops.count) { run in
+            try run.session.run(BindingShape(batch: run.batch), fill: { inputs in
                 inputs[0].withUnsafeMutableBuffer(of: Float.self) { buffer in
-                    for item in 0..<count { pack(buffer, item: item, from: crops[start + item]) }
+                    for item in 0..<run.count { pack(buffer, item: item, from: crops[run.start + item]) }
                 }
             }, read: { outputs in
                 let output = outputs[outputIndex]
-                let values = output.elementCount / max(count, 1)
+                let values = output.elementCount / max(run.batch, 1)
                 guard values > 0 else { throw VisageError.runtime("embedding model returned nothing") }
                 let all = output.floats()
-                for item in 0..<count {
+                for item in 0..<run.count {
                     let normalized = Self.normalized(Array(all[item * values..<(item + 1) * values]))
-                    result[start + item] = normalized.allSatisfy(\.isFinite) ? normalized : nil
+                    result[run.start + item] = normalized.allSatisfy(\.isFinite) ? normalized : nil
                 }
             })
         }
