@@ -97,6 +97,8 @@ def drain_console(allowed=()):
         say(f"CONSOLE ERROR: {entry['message']}")
 
 
+# Waits on server work (detection, jobs) allow minutes: `make test` runs this beside a load test (wrk at 200
+# connections) on a 2-core machine, where a request that takes 0.1 s alone has been seen to take over a minute.
 def wait(condition, seconds, what):
     try:
         return WebDriverWait(driver, seconds, poll_frequency=0.25).until(lambda d: condition())
@@ -198,7 +200,7 @@ try:
              60, "the preview image")
         say(f"measure: image preview shown {time.time() - started:.1f} s after the click")
         by_id("swap-run").click()
-        wait(lambda: "Done" in by_id("swap-status").text, 60, "the swap job")
+        wait(lambda: "Done" in by_id("swap-status").text, 180, "the swap job")
         wait(lambda: driver.execute_script("const i = document.getElementById('swap-result-image'); return i && i.complete && i.naturalWidth > 0"),
              30, "the result image")
         src = by_id("swap-result-image").get_attribute("src")
@@ -221,7 +223,7 @@ try:
         by_id("swap-source").send_keys(os.path.abspath("Samples/biden.jpg"))
         by_id("swap-target").send_keys(both)
         wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-source-faces .face")) == 1
-             and len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 2, 60, "the faces of both photos")
+             and len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 2, 180, "the faces of both photos")
         driver.find_element(By.CSS_SELECTOR, "input[name=swap-faces][value=map]").click()
         driver.find_element(By.CSS_SELECTOR, "#swap-source-faces .face").click()
         # Obama stands on the right of this photo (x > 1040), Biden on the left.
@@ -254,14 +256,14 @@ try:
     if step("video"):
         hamilton = os.path.join(args.media, "video/face_recognition/short_hamilton_clip.mp4")
         by_id("swap-target").send_keys(hamilton)
-        wait(lambda: by_id("swap-frame-picker").is_displayed(), 60, "the frame slider of the video")
-        wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 1, 60, "faces of the video's first frame")
+        wait(lambda: by_id("swap-frame-picker").is_displayed(), 180, "the frame slider of the video")
+        wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-target-faces .face")) >= 1, 180, "faces of the video's first frame")
         check(True, f"the video's first frame shows {len(driver.find_elements(By.CSS_SELECTOR, '#swap-target-faces .face'))} face thumbnail(s)")
         driver.find_element(By.CSS_SELECTOR, "input[name=swap-faces][value=many]").click()
         driver.execute_script("const s = document.getElementById('swap-frame'); s.value = 60; s.dispatchEvent(new Event('input'))")
         started = time.time()
         by_id("swap-preview").click()
-        wait(lambda: "Preview in" in by_id("swap-status").text, 60, "the one-frame preview of the video")
+        wait(lambda: "Preview in" in by_id("swap-status").text, 180, "the one-frame preview of the video")
         say(f"measure: video frame preview {time.time() - started:.1f} s after the click ({by_id('swap-status').text})")
         by_id("swap-run").click()
         seen = set()
