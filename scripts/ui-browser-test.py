@@ -107,6 +107,15 @@ def wait(condition, seconds, what):
         raise AssertionError(f"timed out after {seconds} s waiting for {what}; errors on the page: {errors}") from error
 
 
+def fresh_page(page):
+    """The page in a new document: a `get` of the URL the browser is already on (only the #fragment differs) keeps
+    the document, and with it the files chosen in its inputs, which a later send_keys adds to instead of
+    replacing (a multiple-file input). The token stays in the session."""
+    driver.get(args.base + "/#" + page)
+    driver.refresh()
+    wait(lambda: by_id("page-" + page).is_displayed(), 10, "the " + page + " page")
+
+
 def by_id(name):
     return driver.find_element(By.ID, name)
 
@@ -187,8 +196,7 @@ try:
 
     # ------------------------------------------------------------------ swap: two photos, preview, run
     if step("swap"):
-        driver.get(args.base + "/#swap")  # a fresh page (the token stays in the session)
-        wait(lambda: by_id("page-swap").is_displayed(), 10, "the swap page")
+        fresh_page("swap")
         by_id("swap-source").send_keys(os.path.abspath("Samples/obama.jpg"))
         by_id("swap-target").send_keys(os.path.abspath("Samples/biden.jpg"))
         wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#swap-source-faces .face")) == 1
@@ -217,8 +225,7 @@ try:
 
     # ------------------------------------------------------------------ swap: map a source onto one chosen target face
     if step("map"):
-        driver.get(args.base + "/#swap")
-        wait(lambda: by_id("page-swap").is_displayed(), 10, "the swap page")
+        fresh_page("swap")
         both = os.path.join(args.media, "images/face_recognition/obama_and_biden.jpg")
         by_id("swap-source").send_keys(os.path.abspath("Samples/biden.jpg"))
         by_id("swap-target").send_keys(both)
