@@ -57,10 +57,6 @@ struct AU: ParsableCommand {
     }
 
     func validate() throws {
-        if (input == nil) == (camera == nil) { throw ValidationError("give an input file or folder, or --camera N") }
-        if landmarksFrom != nil && multiFace { throw ValidationError("--landmarks-from replays the CSV's face ids; drop --multi-face") }
-        if landmarksFrom != nil && camera != nil { throw ValidationError("--landmarks-from replays a recorded file; it cannot go with --camera") }
-        if keepCSVLandmarks && landmarksFrom == nil { throw ValidationError("--keep-csv-landmarks only applies with --landmarks-from") }
         try parseCheck { try job.validateOptions() }
     }
 

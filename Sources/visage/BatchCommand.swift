@@ -50,16 +50,15 @@ struct BatchRunArguments: ParsableArguments {
     /// Runs a manifest the command-line way: models installed first, a progress line, a summary, and the
     /// exit status the number of failed items (130 when stopped).
     func run(manifestPath: String) throws {
-        let manifest = try BatchManifest(contentsOf: manifestPath)
         let context = try runtime.context()
-        let shard = try BatchShard.resolve(shard: shard, index: index, tasks: tasks, environment: ProcessInfo.processInfo.environment) { Output.note($0) }
-        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifestPath)
-        let mine = manifest.entries.filter { shard.contains($0.index) }.count
-        let cores = BatchPlan.cores(requested: cores, environment: ProcessInfo.processInfo.environment)
-        let plan = BatchPlan.choose(cores: cores.count, items: mine, parallel: parallel, threads: runtime.threads, gpu: BatchPlan.usesGPU(context))
-        let runner = BatchRunner(manifest: manifest, options: BatchRunOptions(shard: shard, plan: plan, retryFailed: retryFailed, runDirectory: runDirectory))
+        var request = BatchTaskRequest(manifestPath: manifestPath)
+        request.runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL }
+        (request.shard, request.index, request.tasks) = (shard, index, tasks)
+        (request.cores, request.parallel, request.threads, request.retryFailed) = (cores, parallel, runtime.threads, retryFailed)
+        let (runner, mine, cores) = try request.runner(context: context) { Output.note($0) }
+        let shard = runner.options.shard
         try CLIJob.prepare(runner.requiredModels, context: context)
-        Output.note("\(mine) item\(mine == 1 ? "" : "s") in \(shard == .whole ? manifestPath : "slice \(shard) of \(manifestPath)"); \(cores.count) cores (\(cores.source)); status in \(runDirectory.path)")
+        Output.note("\(mine) item\(mine == 1 ? "" : "s") in \(shard == .whole ? manifestPath : "slice \(shard) of \(manifestPath)"); \(cores.count) cores (\(cores.source)); status in \(runner.options.runDirectory.path)")
         let summary = try runner.run(in: context, progress: BatchTerminalProgress.sink())
         if json {
             try Output.json(summary)
@@ -100,6 +99,17 @@ struct BatchManifestArguments: ParsableArguments {
     var folder: URL { URL(fileURLWithPath: manifest ?? "batch.jsonl").standardizedFileURL.deletingLastPathComponent() }
     func relative(_ path: String) -> String { BatchManifestBuilder.manifestPath(path, manifestFolder: folder) }
 
+    /// One `kind` item per file of the `inputs` pattern (`make` gives an input's job, paths as the manifest
+    /// writes them), then the manifest is written and run unless told not to.
+    func build(kind: String, inputs: String, output: String, run: BatchRunArguments,
+               make: (_ input: String, _ output: String) throws -> any BatchItemJob) throws {
+        let template = try BatchOutputTemplate(output)
+        let items = try BatchManifestBuilder.items(kind: kind, inputs: inputs, output: template) { input, output in
+            try make(relative(input), relative(output))
+        }
+        try finish(items, kind: kind, run: run)
+    }
+
     /// Writes the manifest, then runs it unless told not to.
     func finish(_ items: [BatchItem], kind: String, run: BatchRunArguments) throws {
         let path = path(kind: kind)
@@ -129,15 +139,13 @@ struct BatchAU: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden) var auOptions: [String] = []
 
     func run() throws {
-        let template = try BatchOutputTemplate(output)
-        let items = try BatchManifestBuilder.items(kind: "au", inputs: inputs, output: template) { input, output in
-            let au = try parseItemOptions(AU.self, [manifest.relative(input), "-o", manifest.relative(output)] + auOptions, command: "au")
+        try manifest.build(kind: "au", inputs: inputs, output: output, run: runArguments) { input, output in
+            let au = try parseItemOptions(AU.self, [input, "-o", output] + auOptions, command: "au")
             if au.jsonl || au.camera != nil || au.plot != nil || au.landmarksFrom != nil {
                 throw ValidationError("--jsonl, --camera, --plot and --landmarks-from name one file; in a batch, write them per item in a manifest")
             }
             return au.job
         }
-        try manifest.finish(items, kind: "au", run: runArguments)
     }
 }
 
@@ -176,14 +184,11 @@ struct BatchAnalyze: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden) var analyzeOptions: [String] = []
 
     func run() throws {
-        let template = try BatchOutputTemplate(output)
-        let items = try BatchManifestBuilder.items(kind: "analyze", inputs: inputs, output: template) { input, output in
-            let analyze = try parseItemOptions(Analyze.self, [manifest.relative(input)] + analyzeOptions, command: "analyze")
-            let item = AnalyzeBatchItem(job: analyze.job, output: manifest.relative(output))
+        try manifest.build(kind: "analyze", inputs: inputs, output: output, run: runArguments) { input, output in
+            let item = AnalyzeBatchItem(job: try parseItemOptions(Analyze.self, [input] + analyzeOptions, command: "analyze").job, output: output)
             try item.validateBatchItem()
             return item
         }
-        try manifest.finish(items, kind: "analyze", run: runArguments)
     }
 }
 
@@ -199,13 +204,11 @@ struct BatchEnhance: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden) var enhanceOptions: [String] = []
 
     func run() throws {
-        let template = try BatchOutputTemplate(output)
-        let items = try BatchManifestBuilder.items(kind: "enhance", inputs: inputs, output: template) { input, output in
-            let job = try parseItemOptions(Enhance.self, ["-i", manifest.relative(input), "-o", manifest.relative(output)] + enhanceOptions, command: "enhance").job
+        try manifest.build(kind: "enhance", inputs: inputs, output: output, run: runArguments) { input, output in
+            let job = try parseItemOptions(Enhance.self, ["-i", input, "-o", output] + enhanceOptions, command: "enhance").job
             try job.validateBatchItem()
             return job
         }
-        try manifest.finish(items, kind: "enhance", run: runArguments)
     }
 }
 

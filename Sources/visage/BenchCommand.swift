@@ -105,17 +105,12 @@ struct BenchSwap: ParsableCommand {
 
     func run() throws {
         var job = BenchSwapJob()
-        job.swapper = swapModels.swapper
-        job.swapModel = swapModels.swapModel
-        job.recognizerModel = swapModels.recognizerModel
+        swapModels.apply(to: &job)
         job.runs = runs
         job.warmup = warmup
         job.detectEvery = detectEvery
         job.detectorSide = detectorSide
-        let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard dims.count == 2 else { throw ValidationError("--size is WIDTHxHEIGHT, e.g. 1920x1080") }
-        job.width = dims[0]
-        job.height = dims[1]
+        (job.width, job.height) = try OptionRules.frameSize(size)
         job.faces = faces
         job.mouthMask = mouthMask
         job.opacity = opacity

@@ -23,7 +23,7 @@ struct BenchLive: ParsableCommand {
 
     var job: BenchLiveJob {
         var job = BenchLiveJob(source: source)
-        job.workloads = workloads.split(separator: ",").compactMap { BenchLiveJob.Workload(rawValue: String($0)) }
+        job.workloads = (try? BenchLiveJob.Workload.list(workloads)) ?? []
         job.frames = frames
         job.duration = duration
         job.sampleEvery = sampleEvery
@@ -36,11 +36,10 @@ struct BenchLive: ParsableCommand {
     }
 
     func validate() throws {
-        let asked = workloads.split(separator: ",").map(String.init)
-        guard !asked.isEmpty, asked.allSatisfy({ BenchLiveJob.Workload(rawValue: $0) != nil }) else {
-            throw ValidationError("--workloads takes detect, au, landmark, inswapper")
+        try parseCheck {
+            _ = try BenchLiveJob.Workload.list(workloads)
+            try OptionRules.check("frames", frames, in: 10...1_000_000)
         }
-        guard frames >= 10 else { throw ValidationError("--frames must be at least 10") }
     }
 
     func run() throws {

@@ -119,8 +119,7 @@ struct BenchEnhance: ParsableCommand {
         job.model = model
         job.enhancerModel = enhancerModel
         job.image = image
-        let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
-        if dims.count == 2 { job.width = dims[0]; job.height = dims[1] }
+        if let dims = try? OptionRules.frameSize(size) { (job.width, job.height) = dims }
         job.runs = runs
         job.compositeRuns = compositeRuns
         job.blend = enhanceBlend
@@ -129,8 +128,10 @@ struct BenchEnhance: ParsableCommand {
     }
 
     func validate() throws {
-        if size.lowercased().split(separator: "x").compactMap({ Int($0) }).count != 2 { throw ValidationError("--size is WIDTHxHEIGHT, e.g. 960x540") }
-        try parseCheck { try job.validate() }
+        try parseCheck {
+            _ = try OptionRules.frameSize(size)
+            try job.validate()
+        }
     }
 
     func run() throws {

@@ -60,9 +60,7 @@ struct Live: ParsableCommand {
         job.adapt = !noAdapt
         job.sequential = sequential
         job.swapFace = swapFace
-        job.swapper = swapModels.swapper
-        job.swapModel = swapModels.swapModel
-        job.recognizerModel = swapModels.recognizerModel
+        swapModels.apply(to: &job)
         job.manyFaces = manyFaces
         job.mouthMask = mouthMask
         job.opacity = opacity

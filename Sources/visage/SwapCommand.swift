@@ -35,10 +35,7 @@ struct Swap: ParsableCommand {
 
     var job: SwapJob {
         var job = SwapJob(source: source, target: target, output: output)
-        job.mapFaces = mapFaces.compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            return parts.count == 2 ? SwapJob.FacePair(source: parts[0], reference: parts[1]) : nil
-        }
+        job.mapFaces = mapFaces.compactMap { try? SwapJob.FacePair(parsing: $0) }
         job.sourceFace = sourceFace
         job.manyFaces = manyFaces
         job.mouthMask = mouthMask
@@ -60,8 +57,10 @@ struct Swap: ParsableCommand {
 
     func validate() throws {
         if source == nil && mapFaces.isEmpty { throw ValidationError("give a source face with -s or pairs with --map-faces SRC=REF") }
-        if mapFaces.contains(where: { $0.split(separator: "=").count != 2 }) { throw ValidationError("--map-faces takes SOURCE=REFERENCE pairs") }
-        try parseCheck { try job.validateOptions() }
+        try parseCheck {
+            for pair in mapFaces { _ = try SwapJob.FacePair(parsing: pair) }
+            try job.validateOptions()
+        }
     }
 
     func run() throws {
@@ -84,7 +83,7 @@ struct SwapperOptions: ParsableArguments {
     @Option(help: "inswapper: path of the swap model instead of the installed inswapper-128.") var swapModel: String?
     @Option(help: "inswapper: path of the ArcFace model instead of the installed arcface-w600k-r50.") var recognizerModel: String?
 
-    func apply(to job: inout SwapJob) {
+    func apply<Job: SwapModelOptionsJob>(to job: inout Job) {
         job.swapper = swapper
         job.swapModel = swapModel
         job.recognizerModel = recognizerModel

@@ -2,6 +2,24 @@ import Foundation
 import VisageCore
 import VisageMedia
 
+/// A job result a batch item reports: frames processed and what the user should know.
+public protocol BatchCountedResult {
+    var frames: Int { get }
+    var warnings: [String] { get }
+}
+
+extension AUResult: BatchCountedResult {}
+extension SwapResult: BatchCountedResult {}
+extension EnhanceResult: BatchCountedResult {}
+
+extension BatchItemJob where Self: VisageJob, Result: BatchCountedResult {
+    /// Runs the job as its command would; its frames and warnings go to the run's status.
+    public func runBatchItem(in context: JobContext) throws -> BatchItemOutcome {
+        let result = try run(in: context)
+        return BatchItemOutcome(frames: result.frames, warnings: result.warnings)
+    }
+}
+
 // The jobs a manifest line can hold. Each item is the same job its command runs (`visage au`, `visage swap`,
 // `visage analyze`, `visage enhance`), so an item's output is the command's output for the same file and options.
 
@@ -28,11 +46,6 @@ extension AUJob: BatchItemJob {
         job.landmarksFrom = Self.resolve(landmarksFrom, against: folder)
         return job
     }
-
-    public func runBatchItem(in context: JobContext) throws -> BatchItemOutcome {
-        let result = try run(in: context)
-        return BatchItemOutcome(frames: result.frames, warnings: result.warnings)
-    }
 }
 
 extension SwapJob: BatchItemJob {
@@ -53,11 +66,6 @@ extension SwapJob: BatchItemJob {
         job.recognizerModel = Self.resolve(recognizerModel, against: folder)
         return job
     }
-
-    public func runBatchItem(in context: JobContext) throws -> BatchItemOutcome {
-        let result = try run(in: context)
-        return BatchItemOutcome(frames: result.frames, warnings: result.warnings)
-    }
 }
 
 extension EnhanceJob: BatchItemJob {
@@ -74,11 +82,6 @@ extension EnhanceJob: BatchItemJob {
         job.output = Self.resolve(output, against: folder)
         job.enhancerModel = Self.resolve(enhancerModel, against: folder)
         return job
-    }
-
-    public func runBatchItem(in context: JobContext) throws -> BatchItemOutcome {
-        let result = try run(in: context)
-        return BatchItemOutcome(frames: result.frames, warnings: result.warnings)
     }
 }
 

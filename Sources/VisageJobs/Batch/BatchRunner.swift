@@ -19,6 +19,38 @@ public struct BatchRunOptions: Sendable {
     }
 }
 
+/// What a front end asks of one batch task, as `visage batch run` spells it; `runner` turns it into the task's
+/// runner the way every front end should: its slice (`--shard`, `--index/--tasks` or the cluster's index), its
+/// cores (asked, `SLURM_CPUS_PER_TASK`, or the machine's) and the plan for them.
+public struct BatchTaskRequest: Sendable {
+    public var manifestPath: String
+    public var runDirectory: URL?
+    public var shard: String?
+    public var index: Int?
+    public var tasks: Int?
+    /// Cores the task may use (0: the cluster's or the machine's).
+    public var cores = 0
+    /// Items at once and threads per item (0: chosen).
+    public var parallel = 0
+    public var threads = 0
+    public var retryFailed = false
+
+    public init(manifestPath: String) { self.manifestPath = manifestPath }
+
+    /// The task's runner and what it decided (logged by `note`: where the slice index came from).
+    public func runner(context: JobContext, environment: [String: String] = ProcessInfo.processInfo.environment,
+                       note: (String) -> Void = { _ in }) throws -> (runner: BatchRunner, items: Int, cores: (count: Int, source: String)) {
+        let manifest = try BatchManifest(contentsOf: manifestPath)
+        let shard = try BatchShard.resolve(shard: shard, index: index, tasks: tasks, environment: environment, note: note)
+        let directory = runDirectory ?? BatchRunFiles.defaultRunDirectory(forManifest: manifestPath)
+        let items = manifest.entries.filter { shard.contains($0.index) }.count
+        let cores = BatchPlan.cores(requested: cores, environment: environment)
+        let plan = BatchPlan.choose(cores: cores.count, items: items, parallel: parallel, threads: threads, gpu: BatchPlan.usesGPU(context))
+        let runner = BatchRunner(manifest: manifest, options: BatchRunOptions(shard: shard, plan: plan, retryFailed: retryFailed, runDirectory: directory))
+        return (runner, items, cores)
+    }
+}
+
 /// Where a batch task is, sent while it runs (from its worker threads: a sink that draws throttles itself).
 public struct BatchProgress: Sendable {
     public var shard: BatchShard

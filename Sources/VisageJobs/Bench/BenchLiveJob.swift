@@ -8,7 +8,19 @@ import VisageMedia
 /// pipelined, per workload; or a memory soak (`duration`).
 public struct BenchLiveJob: Codable, Sendable {
     /// What the pipeline does to each frame.
-    public enum Workload: String, Codable, Sendable, CaseIterable { case detect, au, landmark, inswapper }
+    public enum Workload: String, Codable, Sendable, CaseIterable {
+        case detect, au, landmark, inswapper
+
+        /// "detect,au" as the command line writes a list.
+        public static func list(_ text: String) throws -> [Workload] {
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let found = names.compactMap(Workload.init(rawValue:))
+            guard !names.isEmpty, found.count == names.count else {
+                throw VisageError.invalidArgument("workloads are \(allCases.map(\.rawValue).joined(separator: ", ")) (got '\(text)')")
+            }
+            return found
+        }
+    }
 
     /// Video to run (read as fast as it decodes; nothing is dropped).
     public var source: String

@@ -5,6 +5,15 @@ import VisageCore
 /// any work (the command line at parse time, the server when a job is submitted). Messages name the option
 /// as both front ends spell it and the range it must be in.
 public enum OptionRules {
+    /// "960x540" (any case of x) as width and height; an error that shows the form otherwise.
+    public static func frameSize(_ text: String, option: String = "size") throws -> (width: Int, height: Int) {
+        let dims = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard dims.count == 2, let width = dims[0], let height = dims[1] else {
+            throw VisageError.invalidArgument("\(option) is WIDTHxHEIGHT, e.g. 960x540 (got '\(text)')")
+        }
+        return (width, height)
+    }
+
     public static func check<T: Comparable & CustomStringConvertible>(_ name: String, _ value: T, in range: ClosedRange<T>) throws {
         guard range.contains(value) else {
             throw VisageError.invalidArgument("\(name) must be from \(range.lowerBound) to \(range.upperBound) (got \(value))")

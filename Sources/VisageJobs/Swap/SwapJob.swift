@@ -24,6 +24,15 @@ public struct SwapJob: VisageJob {
         public var source: String
         public var reference: String
         public init(source: String, reference: String) { self.source = source; self.reference = reference }
+
+        /// "SOURCE=REFERENCE", as the command line writes a pair.
+        public init(parsing text: String) throws {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw VisageError.invalidArgument("map-faces takes SOURCE=REFERENCE pairs (got '\(text)')")
+            }
+            self.init(source: parts[0], reference: parts[1])
+        }
     }
 
     public var source: String?
@@ -334,3 +343,15 @@ public struct SwapResult: Codable, Sendable {
         case framesDirectory = "frames_directory"
     }
 }
+
+/// A job that swaps faces (`SwapJob`, `BenchSwapJob`, `LiveJob`): the swap method and, for inswapper, its two
+/// networks, under the same names in every front end.
+public protocol SwapModelOptionsJob {
+    var swapper: Swapper { get set }
+    var swapModel: String? { get set }
+    var recognizerModel: String? { get set }
+}
+
+extension SwapJob: SwapModelOptionsJob {}
+extension BenchSwapJob: SwapModelOptionsJob {}
+extension LiveJob: SwapModelOptionsJob {}
