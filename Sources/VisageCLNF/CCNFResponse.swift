@@ -26,6 +26,8 @@ struct CCNFResponseWorkspace {
     /// Whether the AVX kernels run (`CVisageKernels`: bit-identical to the portable loops, about 8 floats
     /// per instruction instead of 4). `VISAGE_NO_AVX=1` forces the portable loops.
     static let wideKernels = visage_kernels_have_avx() != 0 && ProcessInfo.processInfo.environment["VISAGE_NO_AVX"] == nil
+    /// The logistics in the AVX2 kernel too (its 2^k needs 64-bit integer lanes); else in Swift's SIMD.
+    static let wideLogistics = wideKernels && visage_kernels_have_avx2() != 0
 
     /// Columns per im2col row: positions rounded up to 8 plus 8, because the normaliser stores 8 positions at
     /// a time and the last store of a row may run up to 7 positions past the window.
@@ -76,8 +78,13 @@ struct CCNFResponseWorkspace {
                                     neuronSums.withUnsafeMutableBufferPointer { z in
                                         visage_ccnf_neuron_sums_avx(weights.baseAddress!, neurons, length, cols, stride, positions,
                                                                     z.baseAddress!)
-                                        Self.accumulateLogistics(neuronSums: z.baseAddress!, twoAlphas: twoAlphas.baseAddress!,
-                                                                 neurons: neurons, stride: stride, positions: positions, into: r)
+                                        if Self.wideLogistics {
+                                            visage_ccnf_accumulate_logistics_avx2(z.baseAddress!, twoAlphas.baseAddress!, neurons,
+                                                                                  stride, positions, r)
+                                        } else {
+                                            Self.accumulateLogistics(neuronSums: z.baseAddress!, twoAlphas: twoAlphas.baseAddress!,
+                                                                     neurons: neurons, stride: stride, positions: positions, into: r)
+                                        }
                                     }
                                 } else {
                                     Self.neuronResponses(weights: weights.baseAddress!, twoAlphas: twoAlphas.baseAddress!,

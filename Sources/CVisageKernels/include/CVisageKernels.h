@@ -2,7 +2,7 @@
 #define CVISAGE_KERNELS_H
 
 /*
- * Wide-vector (AVX, 8 floats) versions of the CLNF patch-response loops, chosen at run time so the binary
+ * Wide-vector (AVX and AVX2, 8 floats) versions of the CLNF patch-response loops, chosen at run time so the binary
  * still runs on CPUs without AVX. Each output lane is computed with the same operations in the same order
  * as the portable Swift loops (multiply, then add; no fused multiply-add), so results are bit-identical.
  */
@@ -35,6 +35,17 @@ void visage_ccnf_sigma_product_avx(const float *sigma_t, long stride, long posit
  */
 void visage_ccnf_normalised_columns_avx(const float *aoi, long window, long width, long height, long stride,
                                         float *means, float *inverse_norms, float *columns);
+
+/* 1 when the CPU and OS support AVX2 (and this build has the AVX2 kernel), else 0. */
+int visage_kernels_have_avx2(void);
+
+/*
+ * r[p] += (float)(two_alphas[n] / (1 + (double)expf(-z[n * stride + p]))) for each neuron n in order, with the
+ * exp of `CCNFLogistic` (exact to the float), for p < positions rounded up to 16: r and each row of z need that
+ * many readable floats (the workspace's padded stride), and the lanes past `positions` are scratch.
+ */
+void visage_ccnf_accumulate_logistics_avx2(const float *z, const double *two_alphas, long neurons, long stride,
+                                           long positions, float *r);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,14 @@ struct AURunner: Sendable {
     ///   background (probe and decoder start are other processes) overlaps the loading of the landmark models.
     func runVideo(opening open: () throws -> VideoReader, csv: URL?, pipelined: Bool = true, context: JobContext, progressStage: String?,
                   maxFrames: Int? = nil) throws -> Outcome {
+        try OpenCVThreadPool.withPoolOff {
+            try runVideoPoolOff(opening: open, csv: csv, pipelined: pipelined, context: context, progressStage: progressStage,
+                                maxFrames: maxFrames)
+        }
+    }
+
+    private func runVideoPoolOff(opening open: () throws -> VideoReader, csv: URL?, pipelined: Bool, context: JobContext,
+                                 progressStage: String?, maxFrames: Int?) throws -> Outcome {
         let source = try sources.make()
         let reader = try open()
         let camera = Geometry3D.Camera.openFaceDefault(width: reader.width, height: reader.height)
