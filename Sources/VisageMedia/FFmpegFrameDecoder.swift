@@ -13,41 +13,58 @@ import VisageCore
 ///   skipped and counted instead of ending the video.
 /// - Timestamps come from the `showinfo` filter on stderr ("n: 12 pts: 10614"), in the stream's
 ///   time base, which the same filter prints first.
+/// - ffmpeg starts before the file's facts are known (`start`): its filter graph, the one part of
+///   its command that needs them (frame size, range), comes on its standard input
+///   (`-filter_script:v pipe:0`) once ffprobe has answered (`configure`). ffmpeg reads it only after
+///   opening and probing the input itself, so its own start-up (≈ 70 ms of loading ~150 shared
+///   libraries) overlaps ffprobe's instead of following it. The stream is `0:V:0`, the first video
+///   stream that is not an attached picture: the one `VideoProbe` picks.
 final class FFmpegFrameDecoder: @unchecked Sendable {
     let path: String
-    let facts: VideoFacts
+    private(set) var facts: VideoFacts?
     private let process: ToolProcess
     private let log: DecoderLog
-    private let frameBytes: Int
+    private var frameBytes = 0
     private var index = 0
     private var previousTimestamp: Double?
     private var ended = false
     private var stopped = false
 
-    init(path: String, facts: VideoFacts, ffmpeg: String) throws {
+    /// Starts ffmpeg on `path`; it waits for `configure` before decoding.
+    init(path: String, ffmpeg: String) throws {
         self.path = path
+        let arguments = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "repeat+level+info",
+                         "-copyts", "-i", path, "-map", "0:V:0",
+                         "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
+                         "-filter_script:v", "pipe:0",
+                         "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
+        let log = DecoderLog()
+        self.log = log
+        process = try ToolProcess(program: ffmpeg, arguments: arguments, takesInput: true, givesOutput: true,
+                                  onStderrLine: { log.consume($0) }, onStderrEnd: { log.finish() })
+    }
+
+    /// The filter graph for `facts`, sent to the waiting ffmpeg.
+    func configure(_ facts: VideoFacts) {
         self.facts = facts
         frameBytes = facts.width * facts.height * 3
+        log.expect(width: facts.width, height: facts.height)
         var scale = "scale=w=\(facts.width):h=\(facts.height):flags=bicubic:in_color_matrix=bt601"
         // OpenCV's capture leaves the range alone, so libswscale reads limited range unless the
         // pixel format itself says full range (the "yuvj" formats); the scale filter would follow
         // the frame's range tag instead.
         if !facts.pixelFormat.hasPrefix("yuvj") { scale += ":in_range=tv" }
-        let arguments = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "repeat+level+info",
-                         "-copyts", "-i", path, "-map", "0:\(facts.streamIndex)",
-                         "-fps_mode", "passthrough", "-enc_time_base:v", "-1",
-                         "-vf", "showinfo=checksum=0,\(scale)",
-                         "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
-        let log = DecoderLog(expectedWidth: facts.width, expectedHeight: facts.height)
-        self.log = log
-        process = try ToolProcess(program: ffmpeg, arguments: arguments, takesInput: false, givesOutput: true,
-                                  onStderrLine: { log.consume($0) }, onStderrEnd: { log.finish() })
+        let graph = Array("showinfo=checksum=0,\(scale)".utf8)
+        // A helper that already ended (a file it cannot read) makes this write fail; reading reports why.
+        _ = graph.withUnsafeBytes { process.writeInput($0.baseAddress!, count: $0.count) }
+        process.closeInput()
     }
 
     /// Decodes the next frame into `base` (rows `stride` bytes apart); its presentation time in
     /// seconds, nil at the end of the video.
     func read(into base: UnsafeMutableRawPointer, stride: Int) throws -> Double? {
         guard !ended else { return nil }
+        guard let facts else { preconditionFailure("FFmpegFrameDecoder.read before configure") }
         let rowBytes = facts.width * 3
         var got = 0
         if stride == rowBytes {
@@ -116,12 +133,12 @@ private final class DecoderLog: @unchecked Sendable {
     private var state = VideoDecodeReport()
     private var concealing = 0
     private var corrupt = 0
-    private let expectedWidth: Int
-    private let expectedHeight: Int
+    private var expectedWidth = 0
+    private var expectedHeight = 0
 
-    init(expectedWidth: Int, expectedHeight: Int) {
-        self.expectedWidth = expectedWidth
-        self.expectedHeight = expectedHeight
+    /// The frame size ffmpeg was configured for (set before its filter graph exists, so before any showinfo line).
+    func expect(width: Int, height: Int) {
+        condition.lock(); expectedWidth = width; expectedHeight = height; condition.unlock()
     }
 
     func consume(_ line: Substring) {

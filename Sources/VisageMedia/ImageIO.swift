@@ -21,7 +21,7 @@ public enum ImageIO {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: path) }
         guard !isDir.boolValue else { throw VisageError.notAFile(path: path) }
         guard FileManager.default.isReadableFile(atPath: path) else { throw VisageError.unreadable(path: path, reason: "permission denied") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        let size = UInt64(max(0, FileStat(path: path)?.size ?? 0))
         guard size > 0 else { throw VisageError.emptyFile(path: path) }
         return size
     }

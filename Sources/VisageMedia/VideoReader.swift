@@ -79,9 +79,18 @@ public final class VideoReader: @unchecked Sendable {
         let choice = decoder == .automatic ? Self.environmentChoice : decoder
         let tools = (MediaTools.ffmpeg, MediaTools.ffprobe)
         if choice != .openCV, let ffmpegPath = tools.0, let ffprobePath = tools.1 {
-            let facts = try VideoProbe.facts(of: path, ffprobe: ffprobePath)
+            // The decoder starts first and waits for its filter graph while ffprobe reads the file.
+            let decoder = try FFmpegFrameDecoder(path: path, ffmpeg: ffmpegPath)
+            let facts: VideoFacts
+            do {
+                facts = try VideoProbe.facts(of: path, ffprobe: ffprobePath)
+            } catch {
+                decoder.stop()
+                throw error
+            }
+            decoder.configure(facts)
             self.facts = facts
-            ffmpeg = try FFmpegFrameDecoder(path: path, facts: facts, ffmpeg: ffmpegPath)
+            ffmpeg = decoder
             capture = nil
             fps = facts.fps
             width = facts.width

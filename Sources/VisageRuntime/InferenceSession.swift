@@ -127,7 +127,7 @@ public final class InferenceSession: @unchecked Sendable {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDir) else { throw VisageError.fileNotFound(path: modelPath) }
         guard !isDir.boolValue else { throw VisageError.notAFile(path: modelPath) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: modelPath)[.size] as? NSNumber)?.intValue ?? 0
+        let size = FileStat(path: modelPath)?.size ?? 0
         guard size > 0 else { throw VisageError.emptyFile(path: modelPath) }
 
         self.library = library

@@ -40,7 +40,8 @@ public struct ModelStore: Sendable {
     /// `verify` re-checks them). An unpinned file counts when its size matches the one recorded at install.
     public func isInstalled(_ entry: ModelEntry) -> Bool {
         entry.files.allSatisfy { file in
-            let size = (try? FileManager.default.attributesOfItem(atPath: location(of: file, in: entry).path)[.size] as? NSNumber)?.int64Value
+            // One stat() per file: FileManager's attributes also look up the owner's and group's names.
+            let size = FileStat(path: location(of: file, in: entry).path)?.size
             if file.isPinned { return size == file.size }
             guard let recorded = recordedHash(of: file, in: entry) else { return false }
             return size == recorded.size
@@ -122,8 +123,7 @@ public struct ModelStore: Sendable {
         Self.logger.info("installing \(entry.id) (\(entry.files.count) file\(entry.files.count == 1 ? "" : "s"), \(size)) from \(source)")
         for file in entry.files {
             let destination = location(of: file, in: entry)
-            if !force, file.isPinned, let size = try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? NSNumber,
-               size.int64Value == file.size { continue }
+            if !force, file.isPinned, FileStat(path: destination.path)?.size == file.size { continue }
             try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
             let staged = try stage(file, entry: entry, progress: progress)
             defer { try? FileManager.default.removeItem(at: staged) }

@@ -140,9 +140,9 @@ public enum GraphRewrite {
     /// changes when the source file changes. Written atomically; later calls reuse the file.
     public static func cached(source: String, variant: String, cacheDirectory: URL,
                               transform: (inout Onnx_ModelProto) throws -> Void) throws -> String {
-        let attributes = try FileManager.default.attributesOfItem(atPath: source)
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-        let modified = Int64((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+        guard let stat = FileStat(path: source) else { throw VisageError.fileNotFound(path: source) }
+        let size = stat.size
+        let modified = stat.modifiedNanoseconds / 1_000_000_000
         let base = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
         let target = cacheDirectory.appendingPathComponent("\(base).\(variant).\(size)-\(modified).onnx")
         if FileManager.default.fileExists(atPath: target.path) { return target.path }
