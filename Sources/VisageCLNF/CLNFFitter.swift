@@ -168,21 +168,24 @@ public struct CLNFFitter {
         guard !work.isEmpty else { return }
         // Enough landmarks per thread to pay for waking it (a part model's eyes have few, small windows).
         let threads = max(1, min(responseThreads, work.count / 16))
+        // Several chunks per thread: when the other cores are busy (the AU stage, the decoder), the calling
+        // thread takes the chunks a helper has not started yet instead of waiting for it to be scheduled.
+        let chunks = threads > 1 ? min(work.count / 8, 4 * threads) : 1
         let widest = work.map { experts[$0].width }.max()!
         let stride = max(areaOfInterestStride, (window + widest - 1) * (window + widest - 1) + CCNFResponseWorkspace.areaOfInterestPadding)
         // Zero padding past side² for the response's 8-wide reads (later fills only ever write pixel values).
-        if areaOfInterest.count < threads * stride { areaOfInterest = [Float](repeating: 0, count: threads * stride) }
+        if areaOfInterest.count < chunks * stride { areaOfInterest = [Float](repeating: 0, count: chunks * stride) }
         areaOfInterestStride = stride
-        while responseWorkspaces.count < threads { responseWorkspaces.append(CCNFResponseWorkspace()) }
+        while responseWorkspaces.count < chunks { responseWorkspaces.append(CCNFResponseWorkspace()) }
         let job = CLNFResponseJob(gray: gray, experts: experts, sigmas: sigmas, window: window, landmarks: landmarks, n: n,
-                                  a1: a1, b1: b1, work: work, threads: threads)
+                                  a1: a1, b1: b1, work: work, chunks: chunks)
         areaOfInterest.withUnsafeMutableBufferPointer { aoi in
             responses.withUnsafeMutableBufferPointer { r in
                 responseWorkspaces.withUnsafeMutableBufferPointer { ws in
                     let buffers = CLNFResponseBuffers(areasOfInterest: aoi.baseAddress!, areaOfInterestStride: stride,
                                                       responses: r.baseAddress!, positions: positions, workspaces: ws.baseAddress!)
-                    if threads > 1 {
-                        DispatchQueue.concurrentPerform(iterations: threads) { job.run(chunk: $0, buffers) }
+                    if chunks > 1 {
+                        DispatchQueue.concurrentPerform(iterations: chunks) { job.run(chunk: $0, buffers) }
                     } else {
                         job.run(chunk: 0, buffers)
                     }
@@ -426,7 +429,7 @@ private struct CLNFResponseBuffers: @unchecked Sendable {
     let workspaces: UnsafeMutablePointer<CCNFResponseWorkspace>
 }
 
-/// The patch responses of one fit (`Patch_experts::Response`), cut into `threads` contiguous runs of landmarks.
+/// The patch responses of one fit (`Patch_experts::Response`), cut into `chunks` contiguous runs of landmarks.
 private struct CLNFResponseJob: @unchecked Sendable {
     let gray: Image
     let experts: [CCNFPatchExpert]
@@ -437,11 +440,11 @@ private struct CLNFResponseJob: @unchecked Sendable {
     let a1: Float
     let b1: Float
     let work: [Int]
-    let threads: Int
+    let chunks: Int
 
     func run(chunk k: Int, _ buffers: CLNFResponseBuffers) {
         let aoi = buffers.areasOfInterest + k * buffers.areaOfInterestStride
-        for w in (work.count * k / threads)..<(work.count * (k + 1) / threads) {
+        for w in (work.count * k / chunks)..<(work.count * (k + 1) / chunks) {
             let i = work[w]
             let expert = experts[i]
             let side = window + expert.width - 1
