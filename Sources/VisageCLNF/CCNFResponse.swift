@@ -93,7 +93,7 @@ struct CCNFResponseWorkspace {
                                 }
                             }
                         }
-                        sigma.values.withUnsafeBufferPointer { s in
+                        sigma.withUnsafeBufferPointer { s in
                             if wide {
                                 visage_ccnf_sigma_product_avx(s.baseAddress!, sigma.stride, positions, r, out)
                             } else {

@@ -13,12 +13,15 @@ import VisageCore
 ///   changed or different model file never reuses another model's Σ,
 /// - its bytes are intact: an XXH64 checksum of the whole file closes it (a truncated or corrupt file is rebuilt;
 ///   format 1 closed with a SHA-256, whose ≈ 1 ms per 4 MB file was a tenth of a start-up's work).
+/// A verified file is mapped and its Σ used in place; they keep the mapping alive. Files are only ever
+/// replaced by rename, never rewritten in place, so a mapped file's bytes cannot change under a reader.
 /// Files are written to a temporary name and renamed, so concurrent processes never read half a file.
 public struct CCNFSigmaCache: Sendable {
     public let folder: URL
 
-    /// Bumped whenever the file layout or the Σ computation changes.
-    static let formatVersion: UInt32 = 2
+    /// Bumped whenever the file layout or the Σ computation changes (3: the Σ floats start 64-byte aligned,
+    /// so they are read in place from the mapped file).
+    static let formatVersion: UInt32 = 3
     private static let magic = Array("VSGSIGMA".utf8)
     private static let headerSize = 64
     private static let checksumSize = 8
@@ -77,59 +80,58 @@ public struct CCNFSigmaCache: Sendable {
         }
     }
 
-    /// The Σ of a file made from inputs with this digest; `needed[i]` says which landmarks have one.
+    /// The Σ of a file made from inputs with this digest; `needed[i]` says which landmarks have one. The file
+    /// is mapped and its Σ read in place (they keep the mapping alive).
     func load(from url: URL, digest: [UInt8], needed: [Bool], positions: Int) -> Result<[CCNFSigma], Miss> {
         guard Self.isLittleEndianHost else { return .failure(.unusable("big-endian host")) }
         guard FileManager.default.fileExists(atPath: url.path) else { return .failure(.absent) }
-        guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else { return .failure(.unusable("unreadable")) }
+        guard let file = MappedFile(path: url.path) else { return .failure(.unusable("unreadable")) }
+        let raw = file.bytes
         let stride = CCNFSigma.stride(positions: positions)
         let present = needed.filter { $0 }.count
-        let expectedSize = Self.headerSize + needed.count + present * positions * stride * 4 + Self.checksumSize
-        guard data.count == expectedSize else {
-            return .failure(.unusable("\(data.count) bytes, expected \(expectedSize) (truncated, or made for other inputs)"))
+        let expectedSize = Self.bodyOffset(landmarks: needed.count) + present * positions * stride * 4 + Self.checksumSize
+        guard raw.count == expectedSize else {
+            return .failure(.unusable("\(raw.count) bytes, expected \(expectedSize) (truncated, or made for other inputs)"))
         }
-        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Result<[CCNFSigma], Miss> in
-            let body = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - Self.checksumSize)])
-            let stored = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: raw.count - Self.checksumSize, as: UInt64.self))
-            guard XXHash64.hash(body) == stored else {
-                return .failure(.unusable("checksum mismatch (corrupt file)"))
-            }
-            guard Array(raw[0..<8]) == Self.magic else { return .failure(.unusable("not a Σ cache file")) }
-            let version = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            guard version == Self.formatVersion else {
-                return .failure(.unusable("format version \(version), this build writes \(Self.formatVersion)"))
-            }
-            let count = Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-            let storedPositions = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
-            let storedStride = Int(raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
-            guard count == needed.count, storedPositions == positions, storedStride == stride else {
-                return .failure(.unusable("shape \(count)×\(storedPositions)/\(storedStride), expected \(needed.count)×\(positions)/\(stride)"))
-            }
-            guard Array(raw[24..<56]) == digest else { return .failure(.unusable("made from other model inputs")) }
-            var offset = Self.headerSize
-            for i in 0..<count where (raw[offset + i] != 0) != needed[i] {
-                return .failure(.unusable("landmark \(i) visibility differs"))
-            }
-            offset += count
-            let floats = positions * stride
-            var result = [CCNFSigma](repeating: .empty, count: count)
-            for i in 0..<count where needed[i] {
-                let values = [Float](unsafeUninitializedCapacity: floats) { buffer, initialized in
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + floats * 4)]))
-                    initialized = floats
-                }
-                result[i] = CCNFSigma(values: values, stride: stride)
-                offset += floats * 4
-            }
-            return .success(result)
+        let body = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - Self.checksumSize)])
+        let stored = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: raw.count - Self.checksumSize, as: UInt64.self))
+        guard XXHash64.hash(body) == stored else {
+            return .failure(.unusable("checksum mismatch (corrupt file)"))
         }
+        guard Array(raw[0..<8]) == Self.magic else { return .failure(.unusable("not a Σ cache file")) }
+        let version = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        guard version == Self.formatVersion else {
+            return .failure(.unusable("format version \(version), this build writes \(Self.formatVersion)"))
+        }
+        let count = Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        let storedPositions = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+        let storedStride = Int(raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+        guard count == needed.count, storedPositions == positions, storedStride == stride else {
+            return .failure(.unusable("shape \(count)×\(storedPositions)/\(storedStride), expected \(needed.count)×\(positions)/\(stride)"))
+        }
+        guard Array(raw[24..<56]) == digest else { return .failure(.unusable("made from other model inputs")) }
+        for i in 0..<count where (raw[Self.headerSize + i] != 0) != needed[i] {
+            return .failure(.unusable("landmark \(i) visibility differs"))
+        }
+        var offset = Self.bodyOffset(landmarks: count)
+        let floats = positions * stride
+        var result = [CCNFSigma](repeating: .empty, count: count)
+        for i in 0..<count where needed[i] {
+            result[i] = CCNFSigma(mapped: file, offset: offset, count: floats, stride: stride)
+            offset += floats * 4
+        }
+        return .success(result)
     }
+
+    /// Where the Σ floats start: after the header and the per-landmark flags, padded to 64 bytes so every Σ
+    /// is aligned in the mapping (its size is a multiple of 32 bytes).
+    static func bodyOffset(landmarks: Int) -> Int { (headerSize + landmarks + 63) / 64 * 64 }
 
     /// Writes the Σ of one (scale, view, window) atomically, making the folder if needed.
     func store(_ sigmas: [CCNFSigma], digest: [UInt8], needed: [Bool], positions: Int, to url: URL) throws {
         guard Self.isLittleEndianHost else { return }
         let stride = CCNFSigma.stride(positions: positions)
-        var data = Data(capacity: Self.headerSize + needed.count + needed.filter { $0 }.count * positions * stride * 4 + Self.checksumSize)
+        var data = Data(capacity: Self.bodyOffset(landmarks: needed.count) + needed.filter { $0 }.count * positions * stride * 4 + Self.checksumSize)
         data.append(contentsOf: Self.magic)
         for value in [Self.formatVersion, UInt32(needed.count), UInt32(positions), UInt32(stride)] {
             withUnsafeBytes(of: value) { data.append(contentsOf: $0) }
@@ -137,9 +139,10 @@ public struct CCNFSigmaCache: Sendable {
         data.append(contentsOf: digest)
         data.append(contentsOf: [UInt8](repeating: 0, count: Self.headerSize - data.count))
         data.append(contentsOf: needed.map { $0 ? UInt8(1) : 0 })
+        data.append(contentsOf: [UInt8](repeating: 0, count: Self.bodyOffset(landmarks: needed.count) - data.count))
         for (sigma, isNeeded) in zip(sigmas, needed) where isNeeded {
-            precondition(sigma.values.count == positions * stride, "Σ of \(sigma.values.count) floats for \(positions) positions")
-            sigma.values.withUnsafeBytes { data.append(contentsOf: $0) }
+            precondition(sigma.count == positions * stride, "Σ of \(sigma.count) floats for \(positions) positions")
+            sigma.withUnsafeBufferPointer { data.append(contentsOf: UnsafeRawBufferPointer($0)) }
         }
         let checksum = data.withUnsafeBytes { XXHash64.hash($0) }.littleEndian
         withUnsafeBytes(of: checksum) { data.append(contentsOf: $0) }

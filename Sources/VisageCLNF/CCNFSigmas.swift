@@ -43,18 +43,13 @@ final class CCNFSigmas: @unchecked Sendable {
         let positions = window * window
         var file: (url: URL, digest: [UInt8])?
         var missReason = ""
-        if let diskCache {
-            let url = diskCache.url(model: modelName, scale: scale, view: view, window: window)
-            let digest = CCNFSigmaCache.inputsDigest(experts: viewExperts, needed: neededFlags, components: components, window: window)
-            switch diskCache.load(from: url, digest: digest, needed: neededFlags, positions: positions) {
+        if diskCache != nil {
+            switch loadFromDisk(key) {
             case .success(let loaded):
-                Self.log.debug("response covariances \(modelName) scale \(scale) view \(view) window \(window): read from \(url.path)")
-                loadedFromDisk += 1
-                cache[key] = loaded
                 return loaded
             case .failure(let miss):
-                missReason = miss.description
-                file = (url, digest)
+                missReason = miss.reason
+                file = (miss.url, miss.digest)
             }
         }
         let started = Date()
@@ -81,6 +76,29 @@ final class CCNFSigmas: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    private struct DiskMiss: Error {
+        var url: URL, digest: [UInt8], reason: String
+    }
+
+    /// Reads one key from the disk cache into memory; the caller holds the lock.
+    private func loadFromDisk(_ key: Key) -> Result<[CCNFSigma], DiskMiss> {
+        let level = experts.scales[key.scale]
+        let components = experts.sigmaComponents[key.window] ?? []
+        let viewExperts = level.experts[key.view], visible = level.visibilities[key.view]
+        let neededFlags = viewExperts.indices.map { visible[$0] && !viewExperts[$0].isEmpty }
+        let url = diskCache!.url(model: modelName, scale: key.scale, view: key.view, window: key.window)
+        let digest = CCNFSigmaCache.inputsDigest(experts: viewExperts, needed: neededFlags, components: components, window: key.window)
+        switch diskCache!.load(from: url, digest: digest, needed: neededFlags, positions: key.window * key.window) {
+        case .success(let loaded):
+            Self.log.debug("response covariances \(modelName) scale \(key.scale) view \(key.view) window \(key.window): read from \(url.path)")
+            loadedFromDisk += 1
+            cache[key] = loaded
+            return .success(loaded)
+        case .failure(let miss):
+            return .failure(DiskMiss(url: url, digest: digest, reason: miss.description))
+        }
     }
 
     private static let log = VisageLog.logger("clnf")
@@ -161,7 +179,15 @@ final class CCNFSigmas: @unchecked Sendable {
 /// One Σ (positions × positions) stored transposed: column q of Σ at `values[q * stride ..< q * stride + positions]`,
 /// `stride` = positions rounded up to 8 with zero padding, so the product reads 8 outputs per load.
 struct CCNFSigma: Sendable {
-    let values: [Float]
+    /// Where the floats live: an array (computed Σ), or a read-only mapping of a cache file, read in place.
+    private enum Storage: @unchecked Sendable {
+        case array([Float])
+        case mapped(MappedFile, offset: Int)
+    }
+
+    private let storage: Storage
+    /// Floats held: positions × stride.
+    let count: Int
     let stride: Int
 
     static let empty = CCNFSigma(values: [], stride: 0)
@@ -170,7 +196,16 @@ struct CCNFSigma: Sendable {
     static func stride(positions: Int) -> Int { (positions + 7) / 8 * 8 }
 
     init(values: [Float], stride: Int) {
-        self.values = values
+        storage = .array(values)
+        count = values.count
+        self.stride = stride
+    }
+
+    /// `count` floats at byte `offset` of a mapped file (4-byte aligned); the mapping lives as long as any Σ in it.
+    init(mapped file: MappedFile, offset: Int, count: Int, stride: Int) {
+        precondition(offset % MemoryLayout<Float>.alignment == 0 && offset + 4 * count <= file.byteCount, "Σ outside its file")
+        storage = .mapped(file, offset: offset)
+        self.count = count
         self.stride = stride
     }
 
@@ -181,6 +216,19 @@ struct CCNFSigma: Sendable {
             for q in 0..<positions { values[q * stride + p] = sigma[p * positions + q] }
         }
         self.init(values: values, stride: stride)
+    }
+
+    /// A copy of the floats (tests compare them; the response reads them in place).
+    var values: [Float] { withUnsafeBufferPointer { Array($0) } }
+
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        switch storage {
+        case .array(let values):
+            return try values.withUnsafeBufferPointer(body)
+        case .mapped(let file, let offset):
+            let floats = (file.base + offset).assumingMemoryBound(to: Float.self)
+            return try body(UnsafeBufferPointer(start: floats, count: count))
+        }
     }
 }
 
