@@ -94,8 +94,33 @@ public final class ORTLibrary: @unchecked Sendable {
         throw VisageError.runtimeUnavailable(reason: "\(detail); \(installHint)")
     }
 
+    /// ONNX Runtime 1.29 and later (the PyPI wheels) send usage telemetry from Linux and macOS too: a device id
+    /// file, an SQLite event queue under ~/.cache/Microsoft/DeveloperTools/.onnxruntime flushed with fsync at
+    /// exit, and an uploader. Face data sets and studio machines must not phone home unasked, and the queue
+    /// cost every `visage` process milliseconds at start and exit. The runtime reads its opt-out variables
+    /// once, when it initialises; this sets them unless the user set them (any value) or asked for telemetry
+    /// with VISAGE_ORT_TELEMETRY=1. Call it before other threads start (the CLI does so first thing): the
+    /// environment is not safe to change while another thread reads it. Later calls do nothing.
+    public static func optOutOfTelemetry() {
+        telemetryDecision.withLock { decided in
+            guard !decided else { return }
+            decided = true
+            let environment = ProcessInfo.processInfo.environment
+            guard environment["VISAGE_ORT_TELEMETRY"] != "1" else { return }
+            for name in ["ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"] where environment[name] == nil {
+                setenv(name, "1", 0)
+            }
+        }
+    }
+
+    private static let telemetryDecision = Locked(false)
+
+    /// ORT's telemetry stays off unless VISAGE_ORT_TELEMETRY=1 (see `optOutOfTelemetry`).
+    static var telemetryWanted: Bool { ProcessInfo.processInfo.environment["VISAGE_ORT_TELEMETRY"] == "1" }
+
     /// Opens the library at `path` and creates the environment.
     public init(path: String) throws {
+        Self.optOutOfTelemetry()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
             throw VisageError.runtimeUnavailable(reason: "cannot open \(path): \(reason); \(ORTLibrary.installHint)")
@@ -122,6 +147,9 @@ public final class ORTLibrary: @unchecked Sendable {
             api.ReleaseStatus(status)
             dlclose(handle)
             throw VisageError.runtimeUnavailable(reason: "CreateEnv failed: \(message)")
+        }
+        if !Self.telemetryWanted, let status = api.DisableTelemetryEvents(env) {
+            api.ReleaseStatus(status)   // builds without telemetry may refuse; nothing to turn off then
         }
         var memoryInfo: OpaquePointer?
         if let status = api.CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &memoryInfo) {

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
 import VisageCore
+import VisageRuntime
 
 // Errors a user can cause print as one line on stderr with a non-zero exit; argument errors keep
 // ArgumentParser's usage text.
 VisageLog.bootstrap()
 SignalCancellation.install()
+ORTLibrary.optOutOfTelemetry()
 do {
     var command = try Visage.parseAsRoot()
     try command.run()
