@@ -43,9 +43,14 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
 
     /// Accumulated fitting time of the main model and of the part models.
     public var times: (main: CLNFFitTimes, parts: CLNFFitTimes) {
-        var parts = CLNFFitTimes()
+        var main = mainFitter.times, parts = CLNFFitTimes()
         for f in partFitters { parts.responses += f.times.responses; parts.optimisation += f.times.optimisation }
-        return (mainFitter.times, parts)
+        if let helper {
+            let more = helper.times
+            main.responses += more.main.responses; main.optimisation += more.main.optimisation
+            parts.responses += more.parts.responses; parts.optimisation += more.parts.optimisation
+        }
+        return (main, parts)
     }
 
     /// `DetectLandmarksInImage` with a face box (OpenFace's corrected detector box, x/y/width/height):
@@ -54,15 +59,40 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     public func detect(gray: Image, initialBox box: Box, multiView: Bool = true) throws -> CLNFResult {
         try checkGray(gray)
         let hypotheses: [(Float, Float, Float)] = multiView ? Self.rotationHypotheses : [(0, 0, 0)]
-        var best: CLNFResult?
         let zeros = [Float](repeating: 0, count: model.main.shape.modeCount)
-        for rotation in hypotheses {
-            let global = model.main.shape.calcParams(boxX: box.x1, boxY: box.y1, boxWidth: box.width, boxHeight: box.height,
-                                                     local: zeros, rotation: rotation)
-            let result = try detectLandmarks(gray: gray, global: global, local: zeros, windowSizes: parameters.windowSizesInit)
-            if best == nil || best!.likelihood < result.likelihood { best = result }
+        let starts = hypotheses.map { rotation in
+            model.main.shape.calcParams(boxX: box.x1, boxY: box.y1, boxWidth: box.width, boxHeight: box.height,
+                                        local: zeros, rotation: rotation)
         }
-        return best!
+        var fits = [CLNFUnvalidatedFit?](repeating: nil, count: starts.count)
+        if threads > 1 && starts.count > 1 {
+            // Two hypotheses at a time, on this detector's fitters and on a helper's: each fit depends only on
+            // its own start, so the winner and its landmarks are the ones a sequential run picks.
+            let helper = hypothesisHelper()
+            fits.withUnsafeMutableBufferPointer { out in
+                let job = CLNFHypothesisJob(detectors: [self, helper], gray: gray, starts: starts, zeros: zeros,
+                                            windows: parameters.windowSizesInit, out: out.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: 2) { job.run(worker: $0) }
+            }
+        } else {
+            for (k, global) in starts.enumerated() {
+                fits[k] = fitLandmarks(gray: gray, global: global, local: zeros, windowSizes: parameters.windowSizesInit)
+            }
+        }
+        // The highest likelihood wins; ties keep the earlier hypothesis. Only the winner is validated.
+        var best = fits[0]!
+        for fit in fits.dropFirst() where best.likelihood < fit!.likelihood { best = fit! }
+        return try validate(best, gray: gray)
+    }
+
+    /// A second detector on the same model (its own fitting buffers, no validator), for the rotation
+    /// hypotheses of `detect`; made on the first multi-view detection with more than one thread.
+    private var helper: CLNFLandmarkDetector?
+    private func hypothesisHelper() -> CLNFLandmarkDetector {
+        if let helper { return helper }
+        let made = CLNFLandmarkDetector(model: model, validator: nil, parameters: parameters)
+        helper = made
+        return made
     }
 
     /// One tracking step (`CLNF::DetectLandmarks`) from the previous frame's parameters, with the small
@@ -79,6 +109,11 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
         guard local.count == model.main.shape.modeCount else {
             throw VisageError.invalidArgument("CLNF needs \(model.main.shape.modeCount) local parameters, got \(local.count)")
         }
+        return try validate(fitLandmarks(gray: gray, global: global, local: local, windowSizes: windowSizes), gray: gray)
+    }
+
+    /// The main fit and the part models' refinement, before validation.
+    fileprivate func fitLandmarks(gray: Image, global: PDMGlobalParameters, local: [Float], windowSizes: [Int]) -> CLNFUnvalidatedFit {
         var global = global, local = local
         let outcome = mainFitter.fit(gray: gray, global: &global, local: &local, windowSizes: windowSizes, parameters: parameters)
         var landmarks = model.main.shape.shape2D(global: global, local: local)
@@ -112,13 +147,20 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
             }
         }
 
-        let validated: Double? = parameters.validateDetections && outcome.success
-            ? try validator.map { try $0.check(gray: gray, landmarks: landmarks, rotation: (global.rx, global.ry, global.rz)) }
+        return CLNFUnvalidatedFit(landmarks: landmarks, global: global, local: local, outcome: outcome,
+                                  parts: partLandmarks, partFits: partFits)
+    }
+
+    /// The validator's verdict on a fit (`validate_detections`), and the result FeatureExtraction records.
+    private func validate(_ fit: CLNFUnvalidatedFit, gray: Image) throws -> CLNFResult {
+        let global = fit.global
+        let validated: Double? = parameters.validateDetections && fit.outcome.success
+            ? try validator.map { try $0.check(gray: gray, landmarks: fit.landmarks, rotation: (global.rx, global.ry, global.rz)) }
             : nil
-        let (certainty, success) = OpenFaceDetectionCertainty.outcome(fitConverged: outcome.success, validatorCertainty: validated,
+        let (certainty, success) = OpenFaceDetectionCertainty.outcome(fitConverged: fit.outcome.success, validatorCertainty: validated,
                                                                       boundary: parameters.validationBoundary)
-        return CLNFResult(landmarks: landmarks, global: global, local: local, success: success, confidence: certainty,
-                          likelihood: outcome.likelihood, parts: partLandmarks, partFits: partFits)
+        return CLNFResult(landmarks: fit.landmarks, global: global, local: fit.local, success: success, confidence: certainty,
+                          likelihood: fit.outcome.likelihood, parts: fit.parts, partFits: fit.partFits)
     }
 
     /// Each part's landmarks after `CalcParams` on the main fit's points and, where `refined`, its own CLNF
@@ -189,4 +231,32 @@ private struct CLNFPartJobs: @unchecked Sendable {
 struct CLNFPartFit {
     var landmarks: [Float]
     var fit: PDMFit
+}
+
+/// A fit before validation: what `detect` ranks its hypotheses by.
+struct CLNFUnvalidatedFit {
+    var landmarks: [Float]
+    var global: PDMGlobalParameters
+    var local: [Float]
+    var outcome: CLNFFitOutcome
+    var parts: [String: [Float]]
+    var partFits: [String: PDMFit]
+    var likelihood: Float { outcome.likelihood }
+}
+
+/// The rotation hypotheses of one detection split over two detectors (own fitters each): worker w fits
+/// hypotheses w, w + 2, … and writes only those slots of the output, which outlives both workers.
+private struct CLNFHypothesisJob: @unchecked Sendable {
+    let detectors: [CLNFLandmarkDetector]
+    let gray: Image
+    let starts: [PDMGlobalParameters]
+    let zeros: [Float]
+    let windows: [Int]
+    let out: UnsafeMutablePointer<CLNFUnvalidatedFit?>
+
+    func run(worker w: Int) {
+        for k in stride(from: w, to: starts.count, by: 2) {
+            out[k] = detectors[w].fitLandmarks(gray: gray, global: starts[k], local: zeros, windowSizes: windows)
+        }
+    }
 }
