@@ -12,9 +12,10 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     public let validator: OpenFaceLandmarkValidator?
     public var parameters: CLNFParameters
     /// Threads one detection may use: above 1 the main model's patch responses are split over landmarks (on at
-    /// most as many threads as cores), the part models (inner face, both eyes) are fitted concurrently, and the
-    /// one-off response covariances of the first detection are split over landmarks. Results do not depend on
-    /// it. Default 1, for pipelines that already keep every core busy.
+    /// most as many threads as cores), the part models (inner face, both eyes) are fitted concurrently, a
+    /// multi-view detection fits its rotation hypotheses two at a time, and the one-off response covariances of
+    /// the first detection are split over landmarks. Results do not depend on it. Default 1, for pipelines that
+    /// already keep every core busy.
     public var threads: Int = 1 {
         didSet {
             mainFitter.setupThreads = threads
@@ -89,7 +90,10 @@ public final class CLNFLandmarkDetector: @unchecked Sendable {
     /// hypotheses of `detect`; made on the first multi-view detection with more than one thread.
     private var helper: CLNFLandmarkDetector?
     private func hypothesisHelper() -> CLNFLandmarkDetector {
-        if let helper { return helper }
+        if let helper {
+            helper.parameters = parameters   // they may have changed since (a public property)
+            return helper
+        }
         let made = CLNFLandmarkDetector(model: model, validator: nil, parameters: parameters)
         helper = made
         return made
