@@ -43,13 +43,18 @@ final class CCNFSigmas: @unchecked Sendable {
         let positions = window * window
         var file: (url: URL, digest: [UInt8])?
         var missReason = ""
-        if diskCache != nil {
-            switch loadFromDisk(key) {
+        if let diskCache {
+            let url = diskCache.url(model: modelName, scale: scale, view: view, window: window)
+            let digest = CCNFSigmaCache.inputsDigest(experts: viewExperts, needed: neededFlags, components: components, window: window)
+            switch diskCache.load(from: url, digest: digest, needed: neededFlags, positions: positions) {
             case .success(let loaded):
+                Self.log.debug("response covariances \(modelName) scale \(scale) view \(view) window \(window): read from \(url.path)")
+                loadedFromDisk += 1
+                cache[key] = loaded
                 return loaded
             case .failure(let miss):
-                missReason = miss.reason
-                file = (miss.url, miss.digest)
+                missReason = miss.description
+                file = (url, digest)
             }
         }
         let started = Date()
@@ -76,29 +81,6 @@ final class CCNFSigmas: @unchecked Sendable {
             }
         }
         return result
-    }
-
-    private struct DiskMiss: Error {
-        var url: URL, digest: [UInt8], reason: String
-    }
-
-    /// Reads one key from the disk cache into memory; the caller holds the lock.
-    private func loadFromDisk(_ key: Key) -> Result<[CCNFSigma], DiskMiss> {
-        let level = experts.scales[key.scale]
-        let components = experts.sigmaComponents[key.window] ?? []
-        let viewExperts = level.experts[key.view], visible = level.visibilities[key.view]
-        let neededFlags = viewExperts.indices.map { visible[$0] && !viewExperts[$0].isEmpty }
-        let url = diskCache!.url(model: modelName, scale: key.scale, view: key.view, window: key.window)
-        let digest = CCNFSigmaCache.inputsDigest(experts: viewExperts, needed: neededFlags, components: components, window: key.window)
-        switch diskCache!.load(from: url, digest: digest, needed: neededFlags, positions: key.window * key.window) {
-        case .success(let loaded):
-            Self.log.debug("response covariances \(modelName) scale \(key.scale) view \(key.view) window \(key.window): read from \(url.path)")
-            loadedFromDisk += 1
-            cache[key] = loaded
-            return .success(loaded)
-        case .failure(let miss):
-            return .failure(DiskMiss(url: url, digest: digest, reason: miss.description))
-        }
     }
 
     private static let log = VisageLog.logger("clnf")
@@ -180,7 +162,7 @@ final class CCNFSigmas: @unchecked Sendable {
 /// `stride` = positions rounded up to 8 with zero padding, so the product reads 8 outputs per load.
 struct CCNFSigma: Sendable {
     /// Where the floats live: an array (computed Σ), or a read-only mapping of a cache file, read in place.
-    private enum Storage: @unchecked Sendable {
+    private enum Storage: Sendable {
         case array([Float])
         case mapped(MappedFile, offset: Int)
     }

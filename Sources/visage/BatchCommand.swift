@@ -52,7 +52,7 @@ struct BatchRunArguments: ParsableArguments {
     func run(manifestPath: String) throws {
         let context = try runtime.context()
         var request = BatchTaskRequest(manifestPath: manifestPath)
-        request.runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL }
+        request.runDirectory = runDir.map { BatchRunFiles.runDirectory($0, forManifest: manifestPath) }
         (request.shard, request.index, request.tasks) = (shard, index, tasks)
         (request.cores, request.parallel, request.threads, request.retryFailed) = (cores, parallel, runtime.threads, retryFailed)
         let (runner, mine, cores) = try request.runner(context: context) { Output.note($0) }
@@ -63,21 +63,13 @@ struct BatchRunArguments: ParsableArguments {
         if json {
             try Output.json(summary)
         } else {
-            print(Self.text(summary))
+            print(summary.summaryLine)
         }
         if summary.interrupted { throw VisageError.interrupted }
         if summary.failedTotal > 0 {
-            throw PartialFailure(failures: summary.failures.map { InputFailure(input: $0.output == "line \($0.line)" ? $0.output : "line \($0.line) (\($0.output))", error: $0.error) },
+            throw PartialFailure(failures: summary.failures.map { InputFailure(input: $0.label, error: $0.error) },
                                  total: summary.items)
         }
-    }
-
-    static func text(_ s: BatchSummary) -> String {
-        var parts = ["\(s.done) done", "\(s.skipped) skipped (done earlier)", "\(s.failed) failed"]
-        if s.failedEarlier > 0 { parts.append("\(s.failedEarlier) failed earlier (--retry-failed reruns them)") }
-        if s.notRun > 0 { parts.append("\(s.notRun) not run (stopped)") }
-        return "batch \(s.shard): \(s.items) items: " + parts.joined(separator: ", ")
-            + String(format: "; %d frames in %.1f s, %.1f fps; %@", s.frames, s.seconds, s.fps, s.plan.description)
     }
 }
 
@@ -141,9 +133,8 @@ struct BatchAU: ParsableCommand {
     func run() throws {
         try manifest.build(kind: "au", inputs: inputs, output: output, run: runArguments) { input, output in
             let au = try parseItemOptions(AU.self, [input, "-o", output] + auOptions, command: "au")
-            if au.jsonl || au.camera != nil || au.plot != nil || au.landmarksFrom != nil {
-                throw ValidationError("--jsonl, --camera, --plot and --landmarks-from name one file; in a batch, write them per item in a manifest")
-            }
+            if au.jsonl { throw ValidationError("--jsonl prints to this terminal; a batch writes each item's CSV") }
+            try au.job.validatePatternItem()
             return au.job
         }
     }
@@ -220,25 +211,7 @@ struct BatchStatus: ParsableCommand {
 
     func run() throws {
         let report = try BatchReport.load(runs)
-        if json { try Output.json(report) } else { print(Self.text(report, name: runs.joined(separator: ", "))) }
-    }
-
-    static func text(_ r: BatchReport, name: String) -> String {
-        let total = r.total.map(String.init) ?? "?"
-        var lines = ["\(name): \(total) items in \(r.shardCount) shard\(r.shardCount == 1 ? "" : "s"): \(r.done) done, \(r.failed) failed, \(r.running) running, \(r.pending.map(String.init) ?? "?") pending"
-                     + String(format: "; %.1f fps", r.fps) + (r.etaSeconds.map { String(format: ", ETA %.0f s", $0) } ?? "")]
-        for s in r.shards {
-            let state = s.stopped.map { "stopped \($0)" } ?? "running since \(s.started) (or killed)"
-            lines.append("  shard \(s.shard): \(s.items) items, attempt \(s.attempts), \(state)\(s.host.map { " on \($0)" } ?? ""), \(s.frames) frames in \(String(format: "%.1f", s.seconds)) s")
-        }
-        if !r.failures.isEmpty {
-            lines.append("failed (fix, then rerun with --retry-failed):")
-            for f in r.failures {
-                let name = f.line.map { "line \($0)" == f.output ? f.output : "line \($0) (\(f.output))" } ?? f.output
-                lines.append("  \(name): \(f.error ?? "failed")")
-            }
-        }
-        return lines.joined(separator: "\n")
+        if json { try Output.json(report) } else { print(report.statusText(name: runs.joined(separator: ", "))) }
     }
 }
 
@@ -253,7 +226,7 @@ struct BatchMerge: ParsableCommand {
         let data = try JobJSON.data(report, pretty: true) + Data("\n".utf8)
         if let output {
             try AtomicFile.write(data, to: URL(fileURLWithPath: output).standardizedFileURL)
-            print(BatchStatus.text(report, name: runs.joined(separator: ", ")))
+            print(report.statusText(name: runs.joined(separator: ", ")))
             Output.note("wrote \(output)")
         } else {
             FileHandle.standardOutput.write(data)
@@ -284,7 +257,7 @@ struct BatchSlurm: ParsableCommand {
     func run() throws {
         let manifestURL = URL(fileURLWithPath: manifest).standardizedFileURL
         let parsed = try BatchManifest(contentsOf: manifest)
-        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifest)
+        let runDirectory = BatchRunFiles.runDirectory(runDir, forManifest: manifest)
         var sbatch = SlurmArrayScript(binary: binary.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? Platform.executablePath,
                                       manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks, parallel: parallel)
         sbatch.cpusPerTask = cpusPerTask
@@ -335,7 +308,7 @@ struct BatchKubernetes: ParsableCommand {
     func run() throws {
         let parsed = try BatchManifest(contentsOf: manifest)
         let manifestURL = URL(fileURLWithPath: manifest).standardizedFileURL
-        let runDirectory = runDir.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? BatchRunFiles.defaultRunDirectory(forManifest: manifest)
+        let runDirectory = BatchRunFiles.runDirectory(runDir, forManifest: manifest)
         var job = KubernetesIndexedJob(name: name ?? KubernetesIndexedJob.defaultName(forManifest: manifest), image: image, manifest: manifestURL.path, runDirectory: runDirectory.path, tasks: tasks)
         job.parallelism = parallelism
         job.backoffLimitPerIndex = backoffLimitPerIndex

@@ -133,7 +133,7 @@ struct BenchSwap: ParsableCommand {
         print(String(format: "  paste-back + mask + colour: %.2f ms (median)", r.pasteMaskColourMedianMs))
         print(String(format: "  outside the swap model: %.2f ms per frame (mean); end to end ≈ %.1f FPS", r.outsideSwapModelMeanMs, r.fps))
         print(String(format: "  source face and engine, once per run: %.1f ms", r.sourceOnceMs))
-        if let e = r.enhancement { print("  " + EnhancerOptions.describe(e)) }
+        if let e = r.enhancement { print("  " + e.summaryLine) }
     }
 }
 

@@ -55,7 +55,7 @@ struct Enhance: ParsableCommand {
         let result = try CLIJob.run(job, runtime: runtime, store: EnhancerOptions.store(acceptLicense: acceptLicense))
         if json { try Output.json(result); return }
         for warning in result.warnings { Output.warning(warning) }
-        print("\(output): \(EnhancerOptions.describe(result.enhancement))" + (result.frames > 1 ? " in \(result.frames) frames" : ""))
+        print("\(output): \(result.enhancement.summaryLine)" + (result.frames > 1 ? " in \(result.frames) frames" : ""))
     }
 }
 
@@ -85,14 +85,6 @@ struct EnhancerOptions: ParsableArguments {
         job.enhanceBlend = enhanceBlend
         job.enhanceEvery = enhanceEvery
         job.enhanceMotion = enhanceMotion
-    }
-
-    /// "enhanced 3 faces with gfpgan-1.4 (1 network run, 67% from the temporal cache)".
-    static func describe(_ e: EnhancementSummary) -> String {
-        var text = "enhanced \(e.faces) face\(e.faces == 1 ? "" : "s") with \(e.model) (\(e.modelRuns) network run\(e.modelRuns == 1 ? "" : "s")"
-        if e.decisions != nil { text += String(format: ", %.0f%% from the temporal cache", 100 * e.savedFraction) }
-        if e.skipped > 0 { text += ", \(e.skipped) too small" }
-        return text + ")"
     }
 }
 

@@ -72,7 +72,7 @@ struct Swap: ParsableCommand {
         } else {
             print("\(output): swapped \(result.swappedFaces) face\(result.swappedFaces == 1 ? "" : "s")")
         }
-        if let e = result.enhancement { print(EnhancerOptions.describe(e)) }
+        if let e = result.enhancement { print(e.summaryLine) }
     }
 }
 

@@ -38,6 +38,14 @@ extension AUJob: BatchItemJob {
         }
     }
 
+    /// An item made for every file of a pattern from one set of options (`visage batch au --inputs`): options
+    /// naming a single file (a camera, a plot, a landmark CSV) cannot hold for every item.
+    public func validatePatternItem() throws {
+        if camera != nil || plot != nil || landmarksFrom != nil {
+            throw VisageError.invalidArgument("camera, plot and landmarks-from name one file; in a batch, write them per item in a manifest")
+        }
+    }
+
     public func resolvingPaths(against folder: URL) -> AUJob {
         var job = self
         job.input = Self.resolve(input, against: folder)

@@ -137,6 +137,14 @@ public struct EnhancementSummary: Codable, Sendable, Equatable {
 
     public init(model: String) { self.model = model }
 
+    /// "enhanced 3 faces with gfpgan-1.4 (1 network run, 67% from the temporal cache)".
+    public var summaryLine: String {
+        var text = "enhanced \(faces) face\(faces == 1 ? "" : "s") with \(model) (\(modelRuns) network run\(modelRuns == 1 ? "" : "s")"
+        if decisions != nil { text += String(format: ", %.0f%% from the temporal cache", 100 * savedFraction) }
+        if skipped > 0 { text += ", \(skipped) too small" }
+        return text + ")"
+    }
+
     mutating func add(_ report: EnhanceReport) {
         faces += report.enhanced.count
         modelRuns += report.modelRuns
